@@ -1,0 +1,118 @@
+/**
+ * Errors. Every class has a stable `code` to branch on; messages are for people.
+ * @module
+ */
+
+/** JSON-RPC 2.0 and MCP1 error codes (PROTOCOL.md 2.2 and 3). */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  RequestCancelled: -32800,
+} as const;
+
+/**
+ * Thrown by a handler to answer with a specific JSON-RPC error.
+ *
+ * @example
+ * ```ts
+ * const handlers = {
+ *   divide([a, b]: number[]) {
+ *     if (b === 0) throw new RpcError(ErrorCode.InvalidParams, 'Division by zero', { b });
+ *     return a / b;
+ *   },
+ * };
+ * ```
+ */
+export class RpcError extends Error {
+  /** The JSON-RPC error code written on the wire. */
+  readonly code: number;
+  readonly data?: unknown;
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = 'RpcError';
+    this.code = code;
+    if (data !== undefined) this.data = data;
+  }
+  /** The wire form `{code, message, data?}`. */
+  toJSON(): { code: number; message: string; data?: unknown } {
+    return this.data === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+/** Base of ringwire's own (non-RPC) errors. */
+export class RingwireError extends Error {
+  /** Stable, e.g. `RINGWIRE_ADDRESS_IN_USE`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A Unix socket path already has a live server behind it. */
+export class AddressInUseError extends RingwireError {
+  constructor(path: string) {
+    super('RINGWIRE_ADDRESS_IN_USE', `${path} is in use by a running server`);
+  }
+}
+
+/** A Unix socket path exists and is not a socket; ringwire never removes it. */
+export class NotASocketError extends RingwireError {
+  constructor(path: string) {
+    super('RINGWIRE_NOT_A_SOCKET', `${path} exists and is not a socket; refusing to remove it`);
+  }
+}
+
+/** A listener could not be opened (bind, listen). `errno` is the system's name, e.g. `EACCES`. */
+export class ListenError extends RingwireError {
+  readonly errno: string;
+  constructor(target: string, errno: string, message: string) {
+    super('RINGWIRE_LISTEN_FAILED', `cannot listen on ${target}: ${message}`);
+    this.errno = errno;
+  }
+}
+
+/** The native addon could not be loaded or built. */
+export class NativeUnavailableError extends RingwireError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('RINGWIRE_NATIVE_UNAVAILABLE', `native transport unavailable: ${reason}`, options);
+  }
+}
+
+/** A feature that the chosen transport does not have (e.g. `allowUids` on net). */
+export class UnsupportedError extends RingwireError {
+  constructor(message: string) {
+    super('RINGWIRE_UNSUPPORTED', message);
+  }
+}
+
+/** Invalid options given to a ringwire function. */
+export class OptionsError extends RingwireError {
+  constructor(message: string) {
+    super('RINGWIRE_INVALID_OPTIONS', message);
+  }
+}
+
+/** Client side: the connection closed before the answer came. */
+export class ConnectionClosedError extends RingwireError {
+  constructor(message = 'connection closed') {
+    super('RINGWIRE_CONNECTION_CLOSED', message);
+  }
+}
+
+/** Client side: the server answered with an error object. */
+export class RemoteError extends RingwireError {
+  readonly rpcCode: number;
+  readonly data?: unknown;
+  constructor(error: { code: number; message: string; data?: unknown }) {
+    super('RINGWIRE_REMOTE_ERROR', error.message);
+    this.rpcCode = error.code;
+    if (error.data !== undefined) this.data = error.data;
+  }
+}
