@@ -16,6 +16,13 @@ import {
 export const PAUSE_INACTIVE = 1 << 16;
 
 /**
+ * After end(), how long a peer that keeps sending may hold the connection before it
+ * is closed outright. Half-closing first lets the peer read what we wrote before it
+ * sees the close (a close with unread input would send RST and could destroy it).
+ */
+export const LINGER_MS = 2000;
+
+/**
  * The I/O a transport implements; everything else (pause reasons, write
  * backpressure, the merged and per-connection streams, counters) is shared here.
  */
@@ -34,6 +41,7 @@ export class TransportConnection implements Connection {
   proxied?: ProxiedAddress;
   closed = false;
   inputEnded = false;
+  ending = false;
   pausedBy = 0;
   /** This connection's own stream, only while someone subscribes to `slices$`. */
   subject: Subject<Slice> | undefined = undefined;
@@ -79,7 +87,10 @@ export class TransportConnection implements Connection {
   }
 
   end(): void {
-    if (!this.closed) this.transport.io.end(this);
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.transport.io.end(this);
+    if (!this.closed) this.transport.linger(this);
   }
 
   close(): void {
@@ -127,6 +138,8 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
   bytesOut = 0;
   private nextId = 1;
   private readonly subject = new Subject<Slice>();
+  private readonly lingering: Array<{ conn: C; deadline: number }> = [];
+  private lingerTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(readonly writeHighWaterBytes: number) {
     this.slices$ = new Observable<Slice>((subscriber) => {
@@ -198,6 +211,26 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
   /** Unsent output drained below the high-water mark. */
   protected drained(conn: C): void {
     conn.resume(PauseReason.Write);
+  }
+
+  /** Closes `conn` if it is still open LINGER_MS after end(). */
+  linger(conn: C): void {
+    this.lingering.push({ conn, deadline: Date.now() + LINGER_MS });
+    this.lingerTimer ??= setInterval(() => this.sweepLingering(), LINGER_MS / 4).unref();
+  }
+
+  private sweepLingering(): void {
+    const now = Date.now();
+    let done = 0;
+    while (done < this.lingering.length && this.lingering[done]!.deadline <= now) {
+      const { conn } = this.lingering[done++]!;
+      if (!conn.closed) conn.close();
+    }
+    this.lingering.splice(0, done);
+    if (this.lingering.length === 0 && this.lingerTimer) {
+      clearInterval(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
   }
 
   private emit(record: Slice): void {

@@ -1,0 +1,456 @@
+// N-API glue: the Poller class JS sees, and the libuv handles that drive the Loop.
+// ONE uv_poll watches the backend fd; uv_prepare and uv_check flush queued writes
+// once per loop turn. Every entry point checks its arguments and throws a TypeError
+// a person can read; nothing a caller passes can crash the process.
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "config.h"
+#include "loop.h"
+
+namespace {
+
+using rw::Loop;
+
+class Poller;
+
+// libuv handles must outlive their uv_close callbacks, so they live apart from the
+// JS object and free themselves once the last one has closed.
+struct UvHandles {
+  uv_poll_t poll;
+  uv_prepare_t prepare;
+  uv_check_t check;
+  int open_handles = 0;
+  Poller* owner;
+};
+
+class Poller : public Napi::ObjectWrap<Poller> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Poller",
+                       {
+                           InstanceMethod("listenUnix", &Poller::ListenUnix),
+                           InstanceMethod("listenTcp", &Poller::ListenTcp),
+                           InstanceMethod("closeListener", &Poller::CloseListener),
+                           InstanceMethod("write", &Poller::Write),
+                           InstanceMethod("unsent", &Poller::Unsent),
+                           InstanceMethod("setReading", &Poller::SetReading),
+                           InstanceMethod("end", &Poller::End),
+                           InstanceMethod("close", &Poller::Close),
+                           InstanceMethod("peer", &Poller::Peer),
+                           InstanceMethod("destroy", &Poller::Destroy),
+                           InstanceAccessor("readBuffer", &Poller::ReadBuffer, nullptr),
+                           InstanceAccessor("records", &Poller::Records, nullptr),
+                           InstanceAccessor("backend", &Poller::Backend, nullptr),
+                       });
+  }
+
+  // new Poller(onBatch, { readBufferBytes, maxConnections, writeHighWaterBytes })
+  explicit Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsObject()) {
+      Napi::TypeError::New(env, "Poller(onBatch: function, options: object) expected")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object opts = info[1].As<Napi::Object>();
+    double buf_bytes = NumberOption(opts, "readBufferBytes", rw::kDefaultReadBufferBytes);
+    double max_conns = NumberOption(opts, "maxConnections", 10000);
+    double hwm = NumberOption(opts, "writeHighWaterBytes", 1 << 20);
+    if (env.IsExceptionPending()) return;
+    if (buf_bytes < rw::kMinReadBufferBytes || buf_bytes > rw::kMaxReadBufferBytes) {
+      Napi::RangeError::New(env, "readBufferBytes must be between 64 KiB and 256 MiB")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    if (max_conns < 0 || max_conns > 0x7fffffff || hwm < 1 || hwm > 0x7fffffff) {
+      Napi::RangeError::New(env, "maxConnections or writeHighWaterBytes out of range")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    on_batch_ = Napi::Persistent(info[0].As<Napi::Function>());
+    Napi::ArrayBuffer read_buf = Napi::ArrayBuffer::New(env, static_cast<size_t>(buf_bytes));
+    Napi::Int32Array records = Napi::Int32Array::New(env, rw::kMaxRecords * 4);
+    read_buf_ref_ = Napi::Persistent(read_buf);
+    records_ref_ = Napi::Persistent(records);
+    async_ = std::make_unique<Napi::AsyncContext>(env, "ringwire:batch", info.This().As<Napi::Object>());
+    rw::LoopOptions lo;
+    lo.max_connections = static_cast<uint32_t>(max_conns);
+    lo.write_high_water = static_cast<size_t>(hwm);
+    loop_ = std::make_unique<Loop>(static_cast<uint8_t*>(read_buf.Data()), read_buf.ByteLength(),
+                                   records.Data(), rw::kMaxRecords, &Poller::DeliverThunk, this, lo);
+    int rc = loop_->init();
+    if (rc < 0) {
+      loop_.reset();
+      ThrowErrno(env, -rc, "cannot create the event backend");
+      return;
+    }
+    uv_loop_t* uvloop = nullptr;
+    if (napi_get_uv_event_loop(env, &uvloop) != napi_ok || uvloop == nullptr) {
+      loop_.reset();
+      Napi::Error::New(env, "cannot get the libuv loop").ThrowAsJavaScriptException();
+      return;
+    }
+    handles_ = new UvHandles();
+    handles_->owner = this;
+    if (uv_poll_init(uvloop, &handles_->poll, loop_->backend_fd()) != 0) {
+      delete handles_;
+      handles_ = nullptr;
+      loop_.reset();
+      Napi::Error::New(env, "uv_poll_init failed on the backend fd").ThrowAsJavaScriptException();
+      return;
+    }
+    handles_->poll.data = handles_;
+    uv_prepare_init(uvloop, &handles_->prepare);
+    handles_->prepare.data = handles_;
+    uv_check_init(uvloop, &handles_->check);
+    handles_->check.data = handles_;
+    handles_->open_handles = 3;
+    uv_poll_start(&handles_->poll, UV_READABLE, &Poller::OnPoll);
+    // The flush hooks never keep the process alive on their own; the poll does,
+    // while there is a listener or a connection.
+    uv_prepare_start(&handles_->prepare, &Poller::OnPrepare);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&handles_->prepare));
+    uv_check_start(&handles_->check, &Poller::OnCheck);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&handles_->check));
+    UpdateRef();
+    napi_add_env_cleanup_hook(env, &Poller::Cleanup, this);
+  }
+
+  ~Poller() override {
+    if (loop_) napi_remove_env_cleanup_hook(Env(), &Poller::Cleanup, this);
+    Teardown();
+  }
+
+ private:
+  static double NumberOption(Napi::Object opts, const char* name, double fallback) {
+    Napi::Env env = opts.Env();
+    Napi::Value v = opts.Get(name);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsNumber()) {
+      Napi::TypeError::New(env, std::string(name) + " must be a number").ThrowAsJavaScriptException();
+      return fallback;
+    }
+    return v.As<Napi::Number>().DoubleValue();
+  }
+
+  static void ThrowErrno(Napi::Env env, int err, const std::string& what) {
+    Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+    e.Set("errno", Napi::Number::New(env, err));
+    e.ThrowAsJavaScriptException();
+  }
+
+  bool Alive(Napi::Env env) {
+    if (loop_) return true;
+    Napi::Error::New(env, "the poller was destroyed").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  // Reads a connection slot argument: a non-negative integer.
+  static bool SlotArg(const Napi::CallbackInfo& info, size_t i, uint32_t* slot) {
+    if (info.Length() <= i || !info[i].IsNumber()) {
+      Napi::TypeError::New(info.Env(), "connection slot (number) expected").ThrowAsJavaScriptException();
+      return false;
+    }
+    double d = info[i].As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 0xffffffffu) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+      Napi::TypeError::New(info.Env(), "connection slot must be a non-negative integer")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+    *slot = static_cast<uint32_t>(d);
+    return true;
+  }
+
+  static bool IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int lo, int hi, int* out) {
+    if (info.Length() <= i || !info[i].IsNumber()) {
+      Napi::TypeError::New(info.Env(), std::string(name) + " (number) expected").ThrowAsJavaScriptException();
+      return false;
+    }
+    double d = info[i].As<Napi::Number>().DoubleValue();
+    if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int>(d))) {
+      Napi::RangeError::New(info.Env(), std::string(name) + " out of range").ThrowAsJavaScriptException();
+      return false;
+    }
+    *out = static_cast<int>(d);
+    return true;
+  }
+
+  // listenUnix(path, mode, backlog, allowUids: number[] | null) -> listener id
+  Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsString()) {
+      Napi::TypeError::New(env, "listenUnix(path: string, mode, backlog, allowUids)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    if (path.find('\0') != std::string::npos) {
+      Napi::TypeError::New(env, "socket path contains a NUL byte").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int mode, backlog;
+    if (!IntArg(info, 1, "mode", 0, 0777, &mode) || !IntArg(info, 2, "backlog", 1, 65535, &backlog))
+      return env.Undefined();
+    std::vector<uint32_t> uids;
+    if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
+      if (!info[3].IsArray()) {
+        Napi::TypeError::New(env, "allowUids must be an array of uids").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      Napi::Array a = info[3].As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value v = a.Get(i);
+        double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+        if (!(d >= 0 && d <= 0xffffffffu) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+          Napi::TypeError::New(env, "allowUids must hold non-negative integers").ThrowAsJavaScriptException();
+          return env.Undefined();
+        }
+        uids.push_back(static_cast<uint32_t>(d));
+      }
+    }
+    int id = loop_->listen_unix(path.c_str(), mode, backlog, std::move(uids));
+    if (id < 0) {
+      ThrowErrno(env, -id, "cannot listen on " + path);
+      return env.Undefined();
+    }
+    UpdateRef();
+    return Napi::Number::New(env, id);
+  }
+
+  // listenTcp(host, port, backlog, reusePort, ipv6Only) -> [listener id, bound port]
+  Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    if (info.Length() < 5 || !info[0].IsString() || !info[3].IsBoolean() || !info[4].IsBoolean()) {
+      Napi::TypeError::New(env, "listenTcp(host: string, port, backlog, reusePort: boolean, ipv6Only: boolean)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::string host = info[0].As<Napi::String>().Utf8Value();
+    int port, backlog;
+    if (!IntArg(info, 1, "port", 0, 65535, &port) || !IntArg(info, 2, "backlog", 1, 65535, &backlog))
+      return env.Undefined();
+    int bound = 0;
+    int id = loop_->listen_tcp(host.c_str(), port, backlog, info[3].As<Napi::Boolean>().Value(),
+                               info[4].As<Napi::Boolean>().Value(), &bound);
+    if (id < 0) {
+      ThrowErrno(env, -id, "cannot listen on " + host + ":" + std::to_string(port));
+      return env.Undefined();
+    }
+    UpdateRef();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, id));
+    out.Set(1u, Napi::Number::New(env, bound));
+    return out;
+  }
+
+  Napi::Value CloseListener(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    int id;
+    if (!IntArg(info, 0, "listener id", 0, 0xffff, &id)) return env.Undefined();
+    loop_->close_listener(id);
+    UpdateRef();
+    return env.Undefined();
+  }
+
+  // write(slot, bytes: Uint8Array) -> unsent bytes after queueing, or -1 when closed
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    uint32_t slot;
+    if (!SlotArg(info, 0, &slot)) return env.Undefined();
+    if (info.Length() < 2 || !info[1].IsTypedArray() ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "write(slot, bytes: Uint8Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+    long r = loop_->write(slot, bytes.Data(), bytes.ByteLength());
+    return Napi::Number::New(env, static_cast<double>(r));
+  }
+
+  Napi::Value Unsent(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    uint32_t slot;
+    if (!SlotArg(info, 0, &slot)) return env.Undefined();
+    return Napi::Number::New(env, static_cast<double>(loop_->unsent(slot)));
+  }
+
+  Napi::Value SetReading(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    uint32_t slot;
+    if (!SlotArg(info, 0, &slot)) return env.Undefined();
+    if (info.Length() < 2 || !info[1].IsBoolean()) {
+      Napi::TypeError::New(env, "setReading(slot, on: boolean)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    loop_->set_reading(slot, info[1].As<Napi::Boolean>().Value());
+    return env.Undefined();
+  }
+
+  Napi::Value End(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    uint32_t slot;
+    if (!SlotArg(info, 0, &slot)) return env.Undefined();
+    loop_->end(slot);
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    uint32_t slot;
+    if (!SlotArg(info, 0, &slot)) return env.Undefined();
+    loop_->close(slot);
+    UpdateRef();
+    return env.Undefined();
+  }
+
+  // peer(slot) -> { family, address, port, uid?, gid?, pid? } or null when closed
+  Napi::Value Peer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    uint32_t slot;
+    if (!SlotArg(info, 0, &slot)) return env.Undefined();
+    const rw::Conn* c = loop_->conn(slot);
+    if (!c) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    if (c->family == 0) {
+      o.Set("family", "unix");
+      o.Set("uid", Napi::Number::New(env, c->uid));
+      o.Set("gid", Napi::Number::New(env, c->gid));
+      if (c->pid >= 0) o.Set("pid", Napi::Number::New(env, c->pid));
+    } else {
+      char text[INET6_ADDRSTRLEN] = {0};
+      inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, text, sizeof(text));
+      o.Set("family", c->family == 4 ? "IPv4" : "IPv6");
+      o.Set("address", text);
+      o.Set("port", Napi::Number::New(env, c->port));
+    }
+    return o;
+  }
+
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    if (loop_ && loop_->delivering()) {
+      // Called from inside onBatch: the Loop is on the stack below us. Close the
+      // sockets now, free the Loop once the callback has returned.
+      loop_->shutdown();
+      destroy_pending_ = true;
+      return info.Env().Undefined();
+    }
+    if (loop_) napi_remove_env_cleanup_hook(Env(), &Poller::Cleanup, this);
+    Teardown();
+    return info.Env().Undefined();
+  }
+
+  void FinishPendingDestroy() {
+    if (!destroy_pending_) return;
+    destroy_pending_ = false;
+    if (loop_) napi_remove_env_cleanup_hook(Env(), &Poller::Cleanup, this);
+    Teardown();
+  }
+
+  Napi::Value ReadBuffer(const Napi::CallbackInfo& info) { return read_buf_ref_.Value(); }
+  Napi::Value Records(const Napi::CallbackInfo& info) { return records_ref_.Value(); }
+  Napi::Value Backend(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), rw::backend_name());
+  }
+
+  void UpdateRef() {
+    if (!handles_ || !loop_) return;
+    auto* h = reinterpret_cast<uv_handle_t*>(&handles_->poll);
+    if (loop_->has_work()) uv_ref(h);
+    else uv_unref(h);
+  }
+
+  void Teardown() {
+    if (handles_) {
+      handles_->owner = nullptr;
+      uv_poll_stop(&handles_->poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&handles_->poll), &Poller::OnClosed);
+      uv_close(reinterpret_cast<uv_handle_t*>(&handles_->prepare), &Poller::OnClosed);
+      uv_close(reinterpret_cast<uv_handle_t*>(&handles_->check), &Poller::OnClosed);
+      handles_ = nullptr;
+    }
+    loop_.reset();  // closes every socket and the backend fd
+  }
+
+  static void Cleanup(void* arg) { static_cast<Poller*>(arg)->Teardown(); }
+
+  static void OnClosed(uv_handle_t* h) {
+    auto* handles = static_cast<UvHandles*>(h->data);
+    if (--handles->open_handles == 0) delete handles;
+  }
+
+  static Poller* Owner(void* data) {
+    auto* handles = static_cast<UvHandles*>(data);
+    return handles ? handles->owner : nullptr;
+  }
+
+  static void OnPoll(uv_poll_t* h, int status, int events) {
+    Poller* self = Owner(h->data);
+    if (!self || !self->loop_) return;
+    self->loop_->on_ready();
+    self->FinishPendingDestroy();
+    self->UpdateRef();
+  }
+
+  static void OnPrepare(uv_prepare_t* h) {
+    Poller* self = Owner(h->data);
+    if (!self || !self->loop_) return;
+    self->loop_->on_tick();
+    self->FinishPendingDestroy();
+  }
+
+  static void OnCheck(uv_check_t* h) {
+    Poller* self = Owner(h->data);
+    if (!self || !self->loop_) return;
+    self->loop_->on_tick();
+    self->FinishPendingDestroy();
+  }
+
+  // One JS call per batch. MakeCallback runs the microtask and nextTick queues when it
+  // returns, so replies that handlers resolve at once are queued before the flush.
+  static void DeliverThunk(void* ctx, uint32_t count) {
+    auto* self = static_cast<Poller*>(ctx);
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    self->on_batch_.MakeCallback(self->Value(), {Napi::Number::New(env, count)}, *self->async_);
+    if (env.IsExceptionPending()) {
+      Napi::Error err = env.GetAndClearPendingException();
+      napi_fatal_exception(env, err.Value());
+    }
+  }
+
+  std::unique_ptr<Loop> loop_;
+  UvHandles* handles_ = nullptr;
+  Napi::FunctionReference on_batch_;
+  Napi::Reference<Napi::ArrayBuffer> read_buf_ref_;
+  Napi::Reference<Napi::Int32Array> records_ref_;
+  std::unique_ptr<Napi::AsyncContext> async_;
+  bool destroy_pending_ = false;
+};
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("Poller", Poller::Init(env));
+  exports.Set("backend", Napi::String::New(env, rw::backend_name()));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ringwire, InitModule)

@@ -1,0 +1,77 @@
+/**
+ * The ONE module that loads the native addon; everything else imports it from here.
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's Poller, as native/src/addon.cc defines it. */
+export interface NativePoller {
+  readonly readBuffer: ArrayBuffer;
+  readonly records: Int32Array;
+  readonly backend: string;
+  listenUnix(path: string, mode: number, backlog: number, allowUids: readonly number[] | null): number;
+  listenTcp(host: string, port: number, backlog: number, reusePort: boolean, ipv6Only: boolean): [number, number];
+  closeListener(id: number): void;
+  write(slot: number, bytes: Uint8Array): number;
+  unsent(slot: number): number;
+  setReading(slot: number, on: boolean): void;
+  end(slot: number): void;
+  close(slot: number): void;
+  peer(slot: number): NativePeer | null;
+  destroy(): void;
+}
+
+export interface NativePeer {
+  family: 'IPv4' | 'IPv6' | 'unix';
+  address?: string;
+  port?: number;
+  uid?: number;
+  gid?: number;
+  pid?: number;
+}
+
+export interface NativeAddon {
+  readonly backend: string;
+  readonly Poller: new (
+    onBatch: (count: number) => void,
+    options: { readBufferBytes?: number; maxConnections?: number; writeHighWaterBytes?: number },
+  ) => NativePoller;
+}
+
+/** Record types in the Int32Array batch (native/src/loop.h). */
+export const Rec = { Open: 1, Data: 2, End: 3, Close: 4, Drain: 5, Reject: 6 } as const;
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'native'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the ringwire package root');
+    dir = up;
+  }
+  return dir;
+}
+
+let loaded: NativeAddon | undefined;
+let failure: Error | undefined;
+
+/** The addon, or the reason it cannot load. RINGWIRE_ASAN=1 loads the sanitizer build. */
+export function loadAddon(): NativeAddon | Error {
+  if (loaded) return loaded;
+  if (failure) return failure;
+  try {
+    const root = packageRoot();
+    const file =
+      process.env.RINGWIRE_ASAN === '1'
+        ? join(root, 'native', 'build-asan', 'ringwire.node')
+        : join(root, 'native', 'build', 'Release', 'ringwire.node');
+    if (!existsSync(file)) throw new Error(`${file} is not built (run npm run build:native)`);
+    loaded = createRequire(import.meta.url)(file) as NativeAddon;
+    return loaded;
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+    return failure;
+  }
+}

@@ -1,0 +1,236 @@
+import { lookup } from 'node:dns/promises';
+import { constants as osConstants } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { ListenError, NativeUnavailableError, OptionsError } from '../errors.js';
+import { loadAddon, Rec, type NativeAddon, type NativePoller } from './addon.js';
+import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
+import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, UnixListen } from './types.js';
+import { prepareUnixPath, removeSocketFile } from './unixPath.js';
+
+const errnoNames: string[] = [];
+for (const [name, value] of Object.entries(osConstants.errno)) errnoNames[value] ??= name;
+
+/** Why the native addon cannot be used here, or undefined when it can. */
+export function nativeLoadError(): Error | undefined {
+  const addon = loadAddon();
+  return addon instanceof Error ? addon : undefined;
+}
+
+/**
+ * Listens with the native epoll/kqueue transport.
+ * @throws NativeUnavailableError where the addon is not built or cannot load.
+ */
+export async function listenNative(options: ListenOptions): Promise<NativeTransport> {
+  const addon = loadAddon();
+  if (addon instanceof Error) throw new NativeUnavailableError(addon.message, { cause: addon });
+  const transport = new NativeTransport(addon, options);
+  try {
+    for (const [index, target] of options.listen.entries()) await transport.open(index, target);
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  return transport;
+}
+
+function slotOf(conn: TransportConnection): number {
+  return conn.handle as number;
+}
+
+/**
+ * The native transport: sockets live in the addon (native/src/), which reads every
+ * ready connection into one shared buffer and calls `onBatch` once per loop turn.
+ */
+export class NativeTransport extends BaseTransport<TransportConnection> {
+  readonly kind = 'native' as const;
+  readonly listeners: ListenerInfo[] = [];
+  readonly io: TransportIo<TransportConnection>;
+  /** The addon's backend, `epoll` or `kqueue`. */
+  readonly backend: string;
+  private readonly poller: NativePoller;
+  private readonly buffer: Uint8Array;
+  private readonly records: Int32Array;
+  private readonly bySlot: Array<TransportConnection | undefined> = [];
+  private readonly byNativeId: ListenerInfo[] = [];
+  private readonly nativeIds: number[] = [];
+  private readonly socketFiles: string[] = [];
+  private destroyed = false;
+
+  constructor(addon: NativeAddon, options: ListenOptions) {
+    super(options.writeHighWaterBytes ?? 1 << 20);
+    this.poller = new addon.Poller((count) => this.onBatch(count), {
+      readBufferBytes: options.readBufferBytes ?? 1 << 20,
+      maxConnections: options.maxConnections ?? 10000,
+      writeHighWaterBytes: this.writeHighWaterBytes,
+    });
+    this.backend = this.poller.backend;
+    this.buffer = new Uint8Array(this.poller.readBuffer);
+    this.records = this.poller.records;
+    const poller = this.poller;
+    this.io = {
+      setReading: (conn, on) => poller.setReading(slotOf(conn), on),
+      write: (conn, bytes) => {
+        const unsent = poller.write(slotOf(conn), bytes);
+        // -1: the addon closed it (out of memory) in this very call.
+        if (unsent === -1) this.forget(conn, 'ENOMEM');
+        return unsent < 0 ? 0 : unsent;
+      },
+      writableLength: (conn) => poller.unsent(slotOf(conn)),
+      end: (conn) => poller.end(slotOf(conn)),
+      close: (conn) => {
+        poller.close(slotOf(conn));
+        this.forget(conn);
+      },
+      peer: (conn) => this.peerOf(conn),
+    };
+  }
+
+  /** Opens listener `index`. */
+  async open(index: number, target: ListenTarget): Promise<void> {
+    if ('unix' in target) return this.openUnix(index, target);
+    return this.openTcp(index, target);
+  }
+
+  private async openUnix(index: number, target: UnixListen): Promise<void> {
+    const path = resolvePath(target.unix);
+    const mode = target.mode ?? 0o600;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new OptionsError(`bad socket mode ${mode}`);
+    await prepareUnixPath(path);
+    let id: number;
+    try {
+      id = this.poller.listenUnix(path, mode, target.backlog ?? 1024, target.allowUids ?? null);
+    } catch (error) {
+      throw listenError(`unix:${path}`, error);
+    }
+    this.socketFiles.push(path);
+    this.addListener(id, {
+      index,
+      kind: 'unix',
+      name: `unix:${path}`,
+      address: path,
+      port: 0,
+      proxyProtocol: target.proxyProtocol ?? false,
+    });
+  }
+
+  private async openTcp(index: number, target: TcpListen): Promise<void> {
+    const host = target.host ?? '127.0.0.1';
+    const { address, family } = await lookup(host);
+    let id: number;
+    let port: number;
+    try {
+      [id, port] = this.poller.listenTcp(
+        address,
+        target.port,
+        target.backlog ?? 1024,
+        target.reusePort ?? false,
+        target.ipv6Only ?? false,
+      );
+    } catch (error) {
+      throw listenError(`tcp:${host}:${target.port}`, error);
+    }
+    const shown = family === 6 ? `[${address}]` : address;
+    this.addListener(id, {
+      index,
+      kind: 'tcp',
+      name: `tcp:${shown}:${port}`,
+      address,
+      port,
+      proxyProtocol: target.proxyProtocol ?? false,
+    });
+  }
+
+  private addListener(nativeId: number, info: ListenerInfo): void {
+    this.byNativeId[nativeId] = info;
+    this.nativeIds.push(nativeId);
+    this.listeners.push(info);
+  }
+
+  private peerOf(conn: TransportConnection): PeerInfo {
+    const p = conn.closed ? null : this.poller.peer(slotOf(conn));
+    if (conn.listener.kind === 'unix') {
+      const info: PeerInfo = { family: 'unix', address: conn.listener.address, port: 0 };
+      return p && p.uid !== undefined ? { ...info, uid: p.uid, gid: p.gid, pid: p.pid } : info;
+    }
+    if (!p || p.family === 'unix') return { family: 'IPv4', address: '', port: 0 };
+    return { family: p.family, address: p.address ?? '', port: p.port ?? 0 };
+  }
+
+  /** One batch of records from the addon: [type, slot, a, b] each. */
+  private onBatch(count: number): void {
+    const records = this.records;
+    const slots = this.bySlot;
+    let failure: unknown;
+    for (let i = 0; i < count; i++) {
+      const o = i << 2;
+      const slot = records[o + 1]!;
+      try {
+        switch (records[o]) {
+          case Rec.Data: {
+            const conn = slots[slot];
+            if (conn !== undefined) {
+              const start = records[o + 2]!;
+              this.data(conn, this.buffer.subarray(start, start + records[o + 3]!));
+            }
+            break;
+          }
+          case Rec.Open: {
+            const conn = new TransportConnection(this, this.newId(), this.byNativeId[records[o + 2]!]!, slot);
+            slots[slot] = conn;
+            this.opened(conn);
+            break;
+          }
+          case Rec.End: {
+            const conn = slots[slot];
+            if (conn !== undefined) this.inputEnd(conn);
+            break;
+          }
+          case Rec.Close: {
+            const conn = slots[slot];
+            if (conn !== undefined) this.forget(conn, records[o + 2] ? errnoNames[records[o + 2]!] : undefined);
+            break;
+          }
+          case Rec.Drain: {
+            const conn = slots[slot];
+            if (conn !== undefined) this.drained(conn);
+            break;
+          }
+          case Rec.Reject:
+            this.rejected++;
+            break;
+        }
+      } catch (error) {
+        // One failing subscriber must not cost the rest of the batch its records.
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) queueMicrotask(() => { throw failure; });
+  }
+
+  private forget(conn: TransportConnection, error?: string): void {
+    const slot = slotOf(conn);
+    if (this.bySlot[slot] === conn) this.bySlot[slot] = undefined;
+    this.closed(conn, error);
+  }
+
+  async stopAccepting(): Promise<void> {
+    if (this.destroyed) return;
+    for (const id of this.nativeIds.splice(0)) this.poller.closeListener(id);
+    await Promise.all(this.socketFiles.splice(0).map((path) => removeSocketFile(path)));
+  }
+
+  async close(): Promise<void> {
+    if (this.destroyed) return;
+    await this.stopAccepting();
+    for (const conn of [...this.connections]) conn.close();
+    this.destroyed = true;
+    this.poller.destroy();
+  }
+}
+
+function listenError(target: string, error: unknown): ListenError {
+  const errno = (error as { errno?: number }).errno;
+  const name = errno !== undefined ? errnoNames[errno] ?? `errno ${errno}` : 'EINVAL';
+  const message = error instanceof Error ? error.message : String(error);
+  return new ListenError(target, name, message);
+}
