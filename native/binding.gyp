@@ -1,5 +1,5 @@
 {
-  "variables": { "asan%": 0 },
+  "variables": { "ringwire_asan%": "<!(node -p \"process.env.RINGWIRE_ASAN_BUILD || 0\")" },
   "targets": [
     {
       "target_name": "ringwire",
@@ -23,7 +23,7 @@
             "MACOSX_DEPLOYMENT_TARGET": "11.0"
           }
         }],
-        ["asan==1", {
+        ["ringwire_asan==1", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"],
           "ldflags": ["-fsanitize=address,undefined"],
           "xcode_settings": {

@@ -23,11 +23,13 @@ function gypArgs(extra) {
   return [...args, ...extra];
 }
 
-function gyp(extra) {
-  return spawnSync(process.execPath, gypArgs(extra), { stdio: 'inherit', env: process.env });
+function gyp(extra, sanitize = false) {
+  // binding.gyp reads RINGWIRE_ASAN_BUILD to add -fsanitize=address,undefined.
+  const env = { ...process.env, RINGWIRE_ASAN_BUILD: sanitize ? '1' : '0' };
+  return spawnSync(process.execPath, gypArgs(extra), { stdio: 'inherit', env });
 }
 
-const result = gyp(asan ? ['--', '-Dasan=1'] : []);
+const result = gyp([], asan);
 if (result.status !== 0) {
   const why = result.error ? result.error.message : `node-gyp exited with ${result.status}`;
   if (asan || process.env.RINGWIRE_REQUIRE_NATIVE === '1') {

@@ -1,0 +1,31 @@
+// npm run test:asan: runs the native transport's tests against the AddressSanitizer
+// + UBSan build (native/build-asan/). Node itself is not instrumented, so the ASan
+// runtime is preloaded. Leak detection is off: node's own exit-time allocations
+// would drown any report; heap misuse (overflows, use-after-free, double free) and
+// undefined behaviour abort the run with a report.
+import { spawnSync } from 'node:child_process';
+
+const cc = process.env.CC ?? 'gcc';
+const lib = (name) => spawnSync(cc, [`-print-file-name=${name}`], { encoding: 'utf8' }).stdout.trim();
+const preload = [lib('libasan.so'), lib('libubsan.so')].filter((p) => p.startsWith('/')).join(' ');
+if (!preload.includes('libasan')) {
+  console.error('ringwire: cannot find libasan.so (install gcc with its sanitizer runtimes)');
+  process.exit(1);
+}
+const files = process.argv.slice(2);
+const result = spawnSync(
+  process.execPath,
+  ['node_modules/vitest/vitest.mjs', 'run', ...(files.length ? files : ['test/native', 'test/transport'])],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      LD_PRELOAD: preload,
+      RINGWIRE_ASAN: '1',
+      RINGWIRE_TRANSPORTS: 'native',
+      ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1:halt_on_error=1',
+      UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
+    },
+  },
+);
+process.exit(result.status ?? 1);
