@@ -3,17 +3,17 @@
  * connection (see `PipelineRecord`), so ONE pipeline serves every connection.
  * @module
  */
-export { detectProtocol } from './detectProtocol.js';
-export { proxyProtocol } from './proxyProtocol.js';
-export { jsonFrames } from './jsonFrames.js';
-export { mcp1Frames } from './mcp1Frames.js';
-export { contentLengthFrames } from './contentLengthFrames.js';
-export { decodeJsonRpc } from './decodeJsonRpc.js';
+export { detectProtocol, type DetectProtocolOptions } from './detectProtocol.js';
+export { proxyProtocol, type ProxyProtocolOptions } from './proxyProtocol.js';
+export { jsonFrames, type JsonFramesOptions } from './jsonFrames.js';
+export { mcp1Frames, type Mcp1FramesOptions } from './mcp1Frames.js';
+export { contentLengthFrames, type ContentLengthFramesOptions } from './contentLengthFrames.js';
+export { decodeJsonRpc, type DecodeJsonRpcOptions } from './decodeJsonRpc.js';
 export { encodeJsonRpc } from './encodeJsonRpc.js';
 export { decodeMcp1 } from './decodeMcp1.js';
 export { encodeMcp1 } from './encodeMcp1.js';
 export { route } from './route.js';
-export { handle } from './handle.js';
-export { backpressure } from './backpressure.js';
-export { toAsyncIterable } from './toAsyncIterable.js';
+export { handle, type HandleOptions } from './handle.js';
+export { backpressure, type BackpressureOptions } from './backpressure.js';
+export { toAsyncIterable, type ToAsyncIterableOptions } from './toAsyncIterable.js';
 export type * from '../src/records.js';

@@ -64,7 +64,8 @@ export class TransportConnection implements Connection {
   }
 
   write(bytes: Uint8Array): boolean {
-    if (this.closed) return false;
+    // After end() the output side is closing: nothing more may be queued.
+    if (this.closed || this.ending) return false;
     const unsent = this.transport.io.write(this, bytes);
     this.transport.bytesOut += bytes.length;
     if (unsent > this.transport.writeHighWaterBytes) {
@@ -206,6 +207,12 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
     conn.closed = true;
     this.connections.delete(conn);
     this.connections$.next(error ? { type: 'close', connection: conn, error } : { type: 'close', connection: conn });
+  }
+
+  /** The transport is closed: completes `slices$` and `connections$`. */
+  protected finish(): void {
+    this.subject.complete();
+    this.connections$.complete();
   }
 
   /** Unsent output drained below the high-water mark. */

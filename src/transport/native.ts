@@ -225,6 +225,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     for (const conn of [...this.connections]) conn.close();
     this.destroyed = true;
     this.poller.destroy();
+    this.finish();
   }
 }
 

@@ -59,7 +59,8 @@ export interface ListenerInfo {
 
 /**
  * One client connection. A small plain object: the transport keeps no RxJS state
- * per connection (see docs/ARCHITECTURE.md), so an idle connection costs a few
+ * per connection (see DESIGN.md, "One pipeline for all connections"), so an idle
+ * connection costs a few
  * hundred bytes.
  *
  * @example
@@ -138,6 +139,12 @@ export interface TransportServer {
    * Every connection's records, merged: `open`, then `data` slices, then `end`.
    * A `data` record's `bytes` is a view into the transport's read buffer, valid only
    * until this emission returns: copy it (`bytes.slice()`) to keep it.
+   *
+   * Hot: a subscriber sees the `open` records of connections accepted while it is
+   * subscribed. No byte is read while nobody subscribes, so a late subscriber loses
+   * no data, but may see a connection's first `data` without its `open`: operators
+   * treat the first record of a connection, whatever its type, as its start.
+   * Completes when the transport is closed.
    */
   readonly slices$: Observable<Slice>;
   /** Opens and closes. */

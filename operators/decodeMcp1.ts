@@ -1,0 +1,120 @@
+import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
+import { Mcp1Type, type FrameRecord, type Mcp1Header, type PipelineRecord, type RpcErrorObject } from '../src/records.js';
+import { isJsonObject, own } from './codec/jsonrpc.js';
+import { decodeMsgpack } from './codec/msgpack.js';
+import { decodeUtf8 } from './codec/utf8.js';
+import { INVALID_REQUEST, MCP1_FLAG_JSON, PARSE_ERROR } from './codec/wire.js';
+
+/**
+ * Decodes MCP1 frames (`protocol` `'mcp1'`, with their parsed `header`) into
+ * requests, cancels and pongs (PROTOCOL.md 3):
+ *
+ * - type 1 request / 4 notification: the payload (MessagePack, or UTF-8 JSON
+ *   when flags bit 0 is set) must be a map `{method: string, params?: array|map}`.
+ *   It becomes a RequestRecord with the header's id (`json` set from the flag).
+ *   A payload that does not decode: error -32700 "Parse error"; no string
+ *   `method` or bad `params`: -32600 "Invalid Request"; both with the frame's id.
+ *   A broken notification is dropped: notifications are never answered.
+ * - type 5 ping: a `pong` reply with the same id; type 7 cancel: a CancelRecord.
+ *
+ * `params: nil` counts as absent: MessagePack encoders commonly write nil for an
+ * unset optional field. Hostile payloads (nesting thousands deep, lengths claimed
+ * past the frame, msgpackr's own extension types) are rejected as -32700 before
+ * msgpackr runs, so nothing recurses deeply or allocates past the frame's size.
+ * Decoded maps are plain objects in which a `__proto__` key never sets a prototype
+ * (msgpackr renames it `__proto_`; JSON.parse makes it an own property).
+ * Other records, and frames of types a client does not send, pass through.
+ *
+ * ```
+ * frame:  --q--p--c--|   q = request id 7 {method:'echo'};  p = ping id 8;  c = cancel id 7
+ * decodeMcp1()
+ * out:    --r--o--x--|   r = request id 7 'echo';  o = pong id 8;  x = cancel id 7
+ * ```
+ *
+ * @example
+ * ```ts
+ * server.slices$.pipe(
+ *   detectProtocol(), mcp1Frames(), decodeMcp1(),
+ *   route(handlers), handle(), encodeMcp1(),
+ * ).subscribe((r) => r.type === 'out' && r.connection.write(r.bytes));
+ * ```
+ * @return An operator: FrameRecord (MCP1) → RequestRecord | CancelRecord | ReplyRecord.
+ */
+export function decodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
+  return (source) =>
+    new Observable<PipelineRecord>((subscriber) =>
+      source.subscribe({
+        next(record) {
+          if (record.type === 'frame' && record.protocol === 'mcp1' && record.header !== undefined) {
+            decodeFrame(record, record.header, subscriber);
+          } else {
+            subscriber.next(record);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}
+
+function decodeFrame(frame: FrameRecord, header: Mcp1Header, out: Subscriber<PipelineRecord>): void {
+  const json = (header.flags & MCP1_FLAG_JSON) !== 0;
+  switch (header.type) {
+    case Mcp1Type.Request:
+    case Mcp1Type.Notification:
+      decodeRequest(frame, header, json, out);
+      return;
+    case Mcp1Type.Ping:
+      out.next({ type: 'reply', connection: frame.connection, protocol: 'mcp1', id: header.id, kind: 'pong', json });
+      return;
+    case Mcp1Type.Cancel:
+      out.next({ type: 'cancel', connection: frame.connection, protocol: 'mcp1', id: header.id });
+      return;
+    default:
+      out.next(frame);
+  }
+}
+
+function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, out: Subscriber<PipelineRecord>): void {
+  const notification = header.type === Mcp1Type.Notification;
+  let payload: unknown;
+  try {
+    payload = json ? JSON.parse(decodeUtf8(frame.bytes)) : decodeMsgpack(frame.bytes);
+  } catch {
+    if (!notification) out.next(errorReply(frame, header, json, PARSE_ERROR));
+    return;
+  }
+  // A Date or a byte array (MessagePack timestamp / bin) is an object but not a map.
+  let method: unknown;
+  let params: unknown;
+  if (isPlainObject(payload)) {
+    method = own(payload, 'method');
+    params = own(payload, 'params') ?? undefined;
+  }
+  if (typeof method !== 'string' || !isParams(params)) {
+    if (!notification) out.next(errorReply(frame, header, json, INVALID_REQUEST));
+    return;
+  }
+  out.next({
+    type: 'request',
+    connection: frame.connection,
+    protocol: 'mcp1',
+    id: header.id,
+    notification,
+    method,
+    params,
+    json,
+  });
+}
+
+function isPlainObject(value: unknown): value is object {
+  return isJsonObject(value) && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+function isParams(value: unknown): boolean {
+  return value === undefined || Array.isArray(value) || isPlainObject(value);
+}
+
+function errorReply(frame: FrameRecord, header: Mcp1Header, json: boolean, error: RpcErrorObject): PipelineRecord {
+  return { type: 'reply', connection: frame.connection, protocol: 'mcp1', id: header.id, kind: 'error', error, json };
+}

@@ -1,0 +1,130 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { Connection } from '../src/transport/types.js';
+import { Mcp1Type, type PipelineRecord, type ReplyRecord, type RpcErrorObject } from '../src/records.js';
+import { packAfter } from './codec/msgpack.js';
+import { encodeAfter } from './codec/utf8.js';
+import { INTERNAL_ERROR, MCP1_FLAG_JSON, MCP1_HEADER_BYTES, writeMcp1Header } from './codec/wire.js';
+
+/**
+ * Encodes MCP1 replies (`protocol` `'mcp1'`) into frames (PROTOCOL.md 3): a
+ * 16-byte big-endian header (`MCP1`, type, flags, 0, id, length) and the payload,
+ * in one buffer.
+ *
+ * | reply | frame |
+ * | --- | --- |
+ * | `result` | type 2, the result (nil when undefined) |
+ * | `error` | type 3, `{code, message, data?}` |
+ * | `item` | type 8, the item (carried in `result`) |
+ * | `pong` | type 6, empty |
+ *
+ * Payloads are MessagePack, or UTF-8 JSON with flags bit 0 when the reply has
+ * `json` (the request came that way). `silent` replies write nothing. A value the
+ * payload encoding cannot hold becomes a type-3 -32603 "Internal error" frame;
+ * if that was a stream item, the rest of that stream is dropped up to its final
+ * reply, so the client sees one error and nothing after it. A ViolationRecord with
+ * `protocol` `'mcp1'` becomes a type-3 frame with id 0 and `close: true`.
+ * Other records pass through.
+ *
+ * ```
+ * in:   --r--p--|     r = reply id 7 result 3;  p = pong id 8
+ * encodeMcp1()
+ * out:  --a--b--|     a = MCP1 02 00 0000 00000007 00000001 03;  b = MCP1 06 00 0000 00000008 00000000
+ * ```
+ *
+ * @example
+ * ```ts
+ * records$.pipe(encodeMcp1(), encodeJsonRpc()).subscribe((r) => {
+ *   if (r.type === 'out') r.connection.write(r.bytes);
+ * });
+ * ```
+ * @return An operator: ReplyRecord | ViolationRecord (MCP1) → OutboundRecord.
+ */
+export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
+  return (source) =>
+    new Observable<PipelineRecord>((subscriber) => {
+      // Per connection, ids whose stream failed to encode: their later replies are dropped.
+      const broken = new Map<Connection, Set<number>>();
+      return source.subscribe({
+        next(record) {
+          if (record.type === 'reply' && record.protocol === 'mcp1') {
+            if (record.silent || isBroken(broken, record)) return;
+            subscriber.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken) });
+          } else if (record.type === 'violation' && record.protocol === 'mcp1') {
+            const bytes =
+              record.error === undefined
+                ? new Uint8Array(0)
+                : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false);
+            subscriber.next({ type: 'out', connection: record.connection, bytes, close: true });
+          } else {
+            if (record.type === 'end') broken.delete(record.connection);
+            subscriber.next(record);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}
+
+function encodeReply(reply: ReplyRecord, broken: Map<Connection, Set<number>>): Uint8Array {
+  const id = mcp1Id(reply);
+  const json = reply.json === true;
+  switch (reply.kind) {
+    case 'pong':
+      return frame(Mcp1Type.Pong, id, undefined, json, true);
+    case 'error':
+      return frameOrInternalError(Mcp1Type.Error, id, errorPayload(reply.error ?? INTERNAL_ERROR), json);
+    case 'item': {
+      const bytes = tryFrame(Mcp1Type.StreamItem, id, reply.result, json);
+      if (bytes !== undefined) return bytes;
+      let ids = broken.get(reply.connection);
+      if (ids === undefined) broken.set(reply.connection, (ids = new Set()));
+      ids.add(id);
+      return frame(Mcp1Type.Error, id, INTERNAL_ERROR, json);
+    }
+    default:
+      return frameOrInternalError(Mcp1Type.Response, id, reply.result, json);
+  }
+}
+
+function isBroken(broken: Map<Connection, Set<number>>, reply: ReplyRecord): boolean {
+  const ids = broken.get(reply.connection);
+  if (ids === undefined || !ids.has(mcp1Id(reply))) return false;
+  if (reply.kind === 'result' || reply.kind === 'error') {
+    ids.delete(mcp1Id(reply));
+    if (ids.size === 0) broken.delete(reply.connection);
+  }
+  return true;
+}
+
+function mcp1Id(reply: ReplyRecord): number {
+  return typeof reply.id === 'number' ? reply.id >>> 0 : 0;
+}
+
+function errorPayload(error: RpcErrorObject): RpcErrorObject {
+  return error.data === undefined
+    ? { code: error.code, message: error.message }
+    : { code: error.code, message: error.message, data: error.data };
+}
+
+function frameOrInternalError(type: number, id: number, value: unknown, json: boolean): Uint8Array {
+  return tryFrame(type, id, value, json) ?? frame(Mcp1Type.Error, id, INTERNAL_ERROR, json);
+}
+
+function tryFrame(type: number, id: number, value: unknown, json: boolean): Uint8Array | undefined {
+  try {
+    return frame(type, id, value, json);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Header and payload in one buffer. `empty` writes no payload at all (pong). */
+function frame(type: number, id: number, value: unknown, json: boolean, empty = false): Uint8Array {
+  let bytes: Uint8Array;
+  if (empty) bytes = new Uint8Array(MCP1_HEADER_BYTES);
+  else if (json) bytes = encodeAfter(MCP1_HEADER_BYTES, JSON.stringify(value) ?? 'null');
+  else bytes = packAfter(MCP1_HEADER_BYTES, value);
+  writeMcp1Header(bytes, type, json ? MCP1_FLAG_JSON : 0, id, bytes.length - MCP1_HEADER_BYTES);
+  return bytes;
+}

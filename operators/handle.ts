@@ -1,0 +1,297 @@
+import {
+  Observable,
+  isObservable,
+  type OperatorFunction,
+  type SchedulerAction,
+  type SchedulerLike,
+  type Subscriber,
+  type Subscription,
+} from 'rxjs';
+import { ErrorCode, OptionsError, RpcError } from '../src/errors.js';
+import type { CancelRecord, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/records.js';
+import type { Connection } from '../src/transport/types.js';
+import { Call, Context, InFlight, type Routed } from './codec/calls.js';
+import { INTERNAL_ERROR, REQUEST_CANCELLED } from './codec/wire.js';
+
+/** Options of {@link handle}. */
+export interface HandleOptions {
+  /** Handlers running at once, over all connections; the rest wait in arrival order. Default Infinity. */
+  readonly concurrency?: number;
+  /** Connections that went away: their in-flight handlers are aborted and answer nothing. */
+  readonly disconnects?: Observable<Connection>;
+  /** Where handlers are called: synchronously by default; e.g. `asapScheduler` to let a whole read batch decode first. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Runs each routed request's handler and answers it with exactly one `final`
+ * ReplyRecord (backpressure() counts these):
+ *
+ * - a value, or a Promise / thenable of one: `result`;
+ * - a thrown or rejected `RpcError`: its code, message and data; anything else
+ *   thrown: -32603 "Internal error", with no message or stack on the wire;
+ * - an Observable: on MCP1 each value is an `item` reply, then a final `result`
+ *   with no value; on JSON-RPC one final `result` holding the array of all values;
+ * - a notification: one final `silent` reply, whatever the handler did.
+ *
+ * `ctx.signal` aborts, and the handler's Observable is unsubscribed, when a
+ * CancelRecord names the request (answered -32800 "Request cancelled" unless the
+ * answer already went out), when its connection ends closed (an `end` record with
+ * `connection.closed`) or is emitted by `options.disconnects` (then nothing more is
+ * answered), and when handle() itself is unsubscribed. On MCP1 an id already in
+ * flight on the same connection is refused with -32600; JSON-RPC allows
+ * duplicates, and a cancel then targets the earliest. Like
+ * `mergeMap(…, concurrency)`, handlers beyond `concurrency` wait their turn.
+ * Requests without a handler, and other records, pass through; cancel records are
+ * consumed.
+ *
+ * ```
+ * in:   --a--b--c--|      a = request 'sum' [1,2] id 1;  b = request 'ticks' id 2 (an Observable 0,1);  c = cancel id 9
+ * handle()
+ * out:  --A--(xyz)-|      A = result 3 final;  x, y = items 0, 1 (MCP1);  z = result final
+ * ```
+ *
+ * @example
+ * ```ts
+ * const handlers = {
+ *   async sleep([ms]: [number], { signal }: HandlerContext) {
+ *     await setTimeout(ms, undefined, { signal });
+ *     return ms;
+ *   },
+ * };
+ * frames$.pipe(decodeJsonRpc(), route(handlers), handle({ concurrency: 64 }), encodeJsonRpc());
+ * ```
+ * @param options See {@link HandleOptions}.
+ * @return An operator: RequestRecord (with handler) | CancelRecord → ReplyRecord.
+ */
+export function handle(options: HandleOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
+  const concurrency = options.concurrency ?? Infinity;
+  if (!(concurrency >= 1)) throw new OptionsError(`handle(): concurrency must be at least 1, got ${concurrency}`);
+  return (source) =>
+    new Observable<PipelineRecord>((subscriber) => {
+      const dispatcher = new Dispatcher(subscriber, concurrency, options.scheduler);
+      const disconnects = options.disconnects?.subscribe({
+        next: (connection) => dispatcher.drop(connection),
+        error: (err: unknown) => subscriber.error(err),
+      });
+      const input = source.subscribe({
+        next: (record) => dispatcher.onRecord(record),
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => dispatcher.onComplete(),
+      });
+      return () => {
+        input.unsubscribe();
+        disconnects?.unsubscribe();
+        dispatcher.dispose();
+      };
+    });
+}
+
+class Dispatcher {
+  private readonly inFlight = new InFlight();
+  private readonly queue: Array<Call | undefined> = [];
+  private queueHead = 0;
+  private active = 0;
+  private open = 0;
+  private sourceDone = false;
+  private draining = false;
+
+  constructor(
+    private readonly out: Subscriber<PipelineRecord>,
+    private readonly concurrency: number,
+    private readonly scheduler: SchedulerLike | undefined,
+  ) {}
+
+  onRecord(record: PipelineRecord): void {
+    if (record.type === 'request' && record.handler !== undefined) return this.admit(record as Routed);
+    if (record.type === 'cancel') return this.cancel(record);
+    if (record.type === 'end' && record.connection.closed) this.drop(record.connection);
+    this.out.next(record);
+  }
+
+  onComplete(): void {
+    this.sourceDone = true;
+    this.maybeComplete();
+  }
+
+  /** Aborts every call of `connection`; none of them answers. */
+  drop(connection: Connection): void {
+    const calls = this.inFlight.takeConnection(connection);
+    if (calls.length === 0) return;
+    for (const call of calls) {
+      this.retire(call);
+      call.abort(undefined);
+    }
+    this.drain();
+    this.maybeComplete();
+  }
+
+  dispose(): void {
+    for (const call of this.inFlight.takeAll()) {
+      call.done = true;
+      call.abort(undefined);
+    }
+    this.queue.length = 0;
+  }
+
+  private admit(record: Routed): void {
+    if (record.protocol === 'mcp1' && !record.notification && this.inFlight.first(record.connection, record.id) !== undefined) {
+      const data = `id ${String(record.id)} is already in flight on this connection`;
+      this.out.next(reply(record, 'error', undefined, { code: ErrorCode.InvalidRequest, message: 'Invalid Request', data }));
+      return;
+    }
+    const call = new Call(this, record);
+    this.open++;
+    this.inFlight.add(call);
+    if (this.active < this.concurrency && this.queueHead === this.queue.length) this.start(call);
+    else {
+      this.queue.push(call);
+      this.drain();
+    }
+  }
+
+  private cancel(record: CancelRecord): void {
+    const call = this.inFlight.first(record.connection, record.id);
+    if (call === undefined) return; // already answered, or never seen: nothing to do
+    this.retire(call);
+    call.abort(new RpcError(REQUEST_CANCELLED.code, REQUEST_CANCELLED.message));
+    this.out.next(reply(call.record, 'error', undefined, REQUEST_CANCELLED));
+    this.drain();
+    this.maybeComplete();
+  }
+
+  private start(call: Call): void {
+    call.started = true;
+    this.active++;
+    if (this.scheduler === undefined) this.run(call);
+    else call.subscription = this.scheduler.schedule(runScheduled, 0, call);
+  }
+
+  run(call: Call): void {
+    call.subscription = undefined;
+    let value: unknown;
+    try {
+      value = call.record.handler(call.record.params, new Context(call));
+    } catch (err) {
+      this.fail(call, err);
+      return;
+    }
+    this.settle(call, value);
+  }
+
+  private settle(call: Call, value: unknown): void {
+    if (call.done) return;
+    if (isObservable(value)) return this.stream(call, value);
+    let then: unknown;
+    try {
+      then = value !== null && (typeof value === 'object' || typeof value === 'function') ? (value as { then?: unknown }).then : undefined;
+      if (typeof then === 'function') {
+        then.call(
+          value,
+          (resolved: unknown) => this.settle(call, resolved),
+          (err: unknown) => this.fail(call, err),
+        );
+        return;
+      }
+    } catch (err) {
+      this.fail(call, err);
+      return;
+    }
+    this.finish(call, reply(call.record, 'result', value, undefined));
+  }
+
+  private stream(call: Call, values: Observable<unknown>): void {
+    const { record } = call;
+    const perItem = record.protocol === 'mcp1' && !record.notification;
+    let subscription: Subscription;
+    try {
+      subscription = values.subscribe({
+        next: (value) => {
+          if (call.done || record.notification) return;
+          if (perItem) this.out.next(reply(record, 'item', value, undefined, false));
+          else (call.items ??= []).push(value);
+        },
+        error: (err: unknown) => this.fail(call, err),
+        complete: () => this.finish(call, reply(record, 'result', perItem ? undefined : (call.items ?? []), undefined)),
+      });
+    } catch (err) {
+      // An interop Observable (isObservable accepts any object with subscribe and lift) may throw.
+      this.fail(call, err);
+      return;
+    }
+    if (call.done) subscription.unsubscribe();
+    else call.subscription = subscription;
+  }
+
+  private fail(call: Call, err: unknown): void {
+    this.finish(call, reply(call.record, 'error', undefined, errorObject(err)));
+  }
+
+  private finish(call: Call, answer: ReplyRecord): void {
+    if (call.done) return;
+    this.retire(call);
+    this.out.next(answer);
+    this.drain();
+    this.maybeComplete();
+  }
+
+  /** Marks the call answered and forgets it. */
+  private retire(call: Call): void {
+    call.done = true;
+    this.open--;
+    if (call.started) this.active--;
+    this.inFlight.remove(call);
+  }
+
+  private drain(): void {
+    // Re-entered from a handler that answers synchronously: the loop below goes on.
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.active < this.concurrency && this.queueHead < this.queue.length) {
+        const call = this.queue[this.queueHead]!;
+        this.queue[this.queueHead++] = undefined;
+        if (!call.done) this.start(call);
+      }
+      if (this.queueHead === this.queue.length) {
+        this.queue.length = 0;
+        this.queueHead = 0;
+      } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+        this.queue.splice(0, this.queueHead);
+        this.queueHead = 0;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private maybeComplete(): void {
+    if (this.sourceDone && this.open === 0) this.out.complete();
+  }
+}
+
+function runScheduled(this: SchedulerAction<Call>, call: Call): void {
+  if (!call.done) call.owner.run(call);
+}
+
+function errorObject(err: unknown): RpcErrorObject {
+  if (!(err instanceof RpcError) || typeof err.code !== 'number' || typeof err.message !== 'string') return INTERNAL_ERROR;
+  return err.data === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, data: err.data };
+}
+
+function reply(record: RequestRecord, kind: ReplyRecord['kind'], result: unknown, error: RpcErrorObject | undefined, final = true): ReplyRecord {
+  const silent = record.notification;
+  return {
+    type: 'reply',
+    connection: record.connection,
+    protocol: record.protocol,
+    id: record.id,
+    kind: silent ? 'result' : kind,
+    result: silent ? undefined : result,
+    error: silent ? undefined : error,
+    final,
+    silent: silent ? true : undefined,
+    batch: record.batch,
+    json: record.json,
+  };
+}

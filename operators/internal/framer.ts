@@ -1,0 +1,126 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../../src/records.js';
+import type { Connection } from '../../src/transport/types.js';
+import { DeadlineQueue, type Deadline } from './deadlines.js';
+import { violation, type ResolvedFraming } from './options.js';
+
+/** What every framer keeps for a connection with a message in progress. */
+export interface PartialState {
+  deadline: Deadline<Connection> | undefined;
+}
+
+/**
+ * One subscription of a framing operator: the connection states, the timeout queue
+ * and the output. Framer-specific code (`onData`) only scans bytes and calls these.
+ */
+export class FramerContext<S extends PartialState> {
+  /** Connections with a message in progress; `null` = violated, data dropped until `end`. Idle ones are absent. */
+  readonly states = new Map<Connection, S | null>();
+  readonly deadlines: DeadlineQueue<Connection>;
+  /** The connection whose data is being framed, and whether its `end` arrived meanwhile (re-entrantly). */
+  current: Connection | undefined = undefined;
+  currentEnded = false;
+
+  constructor(
+    readonly subscriber: { next(value: PipelineRecord): void; readonly closed: boolean },
+    readonly protocol: Protocol,
+    readonly options: ResolvedFraming,
+  ) {
+    this.deadlines = new DeadlineQueue(options.scheduler, options.messageTimeoutMs, (connection) => {
+      if (this.states.get(connection)) this.fail(connection, undefined, 'message-timeout');
+    });
+  }
+
+  /**
+   * Emits a complete message. Returns false when framing of this slice must stop:
+   * the connection ended while the frame was handled downstream, or nobody listens.
+   */
+  frame(connection: Connection, bytes: Uint8Array): boolean {
+    const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes };
+    this.subscriber.next(record);
+    return !this.currentEnded && !this.subscriber.closed;
+  }
+
+  /** Emits a ready-made frame record (MCP1's carries its header). Returns as {@link frame} does. */
+  emit(record: FrameRecord): boolean {
+    this.subscriber.next(record);
+    return !this.currentEnded && !this.subscriber.closed;
+  }
+
+  /** A message is in progress across slices: keep its state and start its timeout. */
+  begin(connection: Connection, st: S): void {
+    this.states.set(connection, st);
+    st.deadline = this.deadlines.add(connection);
+  }
+
+  /** The message in progress is complete: the connection is idle again and costs nothing here. */
+  done(connection: Connection, st: S): void {
+    this.deadlines.cancel(st.deadline);
+    this.states.delete(connection);
+  }
+
+  /** A violation: the connection's later data is dropped (state first, then emit: `end` may re-enter). */
+  fail(connection: Connection, st: S | undefined, reason: string, error?: RpcErrorObject): void {
+    if (st !== undefined) this.deadlines.cancel(st.deadline);
+    this.states.set(connection, null);
+    this.subscriber.next(violation(connection, reason, this.protocol, error));
+  }
+
+  ended(connection: Connection): void {
+    const st = this.states.get(connection);
+    if (st) this.deadlines.cancel(st.deadline);
+    this.states.delete(connection);
+    if (connection === this.current) this.currentEnded = true;
+  }
+
+  dispose(): void {
+    this.deadlines.dispose();
+    this.states.clear();
+  }
+}
+
+/**
+ * Builds a framing operator: data records of `protocol` go to `onData` with the
+ * connection's partial state (undefined when idle); everything else passes in order;
+ * `end` drops the state (a partial message is discarded) and passes.
+ */
+export function framer<S extends PartialState>(
+  protocol: Protocol,
+  options: ResolvedFraming,
+  onData: (ctx: FramerContext<S>, connection: Connection, bytes: Uint8Array, st: S | undefined) => void,
+): OperatorFunction<PipelineRecord, PipelineRecord> {
+  return (source) =>
+    new Observable<PipelineRecord>((subscriber) => {
+      const ctx = new FramerContext<S>(subscriber, protocol, options);
+      const subscription = source.subscribe({
+        next(record) {
+          if (record.type === 'data' && record.protocol === protocol) {
+            const connection = record.connection;
+            const st = ctx.states.get(connection);
+            if (st === null) return;
+            const outer = ctx.current;
+            const outerEnded = ctx.currentEnded;
+            ctx.current = connection;
+            ctx.currentEnded = false;
+            try {
+              onData(ctx, connection, record.bytes, st);
+            } catch (err) {
+              subscriber.error(err);
+            } finally {
+              ctx.currentEnded = outerEnded || (outer === connection && ctx.currentEnded);
+              ctx.current = outer;
+            }
+            return;
+          }
+          if (record.type === 'end') ctx.ended(record.connection);
+          subscriber.next(record);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        subscription.unsubscribe();
+        ctx.dispose();
+      };
+    });
+}

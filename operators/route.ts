@@ -1,0 +1,59 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { Handlers, PipelineRecord, RequestRecord } from '../src/records.js';
+import { METHOD_NOT_FOUND } from './codec/wire.js';
+
+/**
+ * Finds each request's handler. A RequestRecord whose `method` is an own
+ * property of `handlers` holding a function goes on with `handler` set; any other
+ * becomes a final -32601 "Method not found" reply (for a notification, a final
+ * `silent` reply: notifications are never answered). Inherited names such as
+ * `constructor`, `toString` or `__proto__` are never handlers.
+ * Requests that already have a handler, and all other records, pass through.
+ *
+ * ```
+ * in:   --a--b--|     a = request 'echo';  b = request 'nope' id 2
+ * route({ echo })
+ * out:  --A--e--|     A = a with handler echo;  e = reply id 2 error -32601, final
+ * ```
+ *
+ * @example
+ * ```ts
+ * const handlers = {
+ *   echo([x]: unknown[]) {
+ *     return x;
+ *   },
+ * };
+ * requests$.pipe(route(handlers), handle()).subscribe(write);
+ * ```
+ * @param handlers Method name to handler.
+ * @return An operator: RequestRecord → RequestRecord (with handler) | ReplyRecord.
+ */
+export function route(handlers: Handlers): OperatorFunction<PipelineRecord, PipelineRecord> {
+  return (source) =>
+    new Observable<PipelineRecord>((subscriber) =>
+      source.subscribe({
+        next(record) {
+          subscriber.next(record.type === 'request' && record.handler === undefined ? resolve(handlers, record) : record);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}
+
+function resolve(handlers: Handlers, request: RequestRecord): PipelineRecord {
+  const handler = Object.hasOwn(handlers, request.method) ? handlers[request.method] : undefined;
+  if (typeof handler === 'function') return { ...request, handler };
+  return {
+    type: 'reply',
+    connection: request.connection,
+    protocol: request.protocol,
+    id: request.id,
+    kind: request.notification ? 'result' : 'error',
+    error: request.notification ? undefined : METHOD_NOT_FOUND,
+    final: true,
+    silent: request.notification ? true : undefined,
+    batch: request.batch,
+    json: request.json,
+  };
+}
