@@ -105,7 +105,10 @@ class Dispatcher {
   onRecord(record: PipelineRecord): void {
     if (record.type === 'request' && record.handler !== undefined) return this.admit(record as Routed);
     if (record.type === 'cancel') return this.cancel(record);
-    if (record.type === 'end' && record.connection.closed) this.drop(record.connection);
+    if (record.type === 'end') {
+      if (record.connection.closed) this.drop(record.connection);
+      else this.inFlight.forgetIfIdle(record.connection);
+    }
     this.out.next(record);
   }
 

@@ -43,7 +43,22 @@ export function route(handlers: Handlers): OperatorFunction<PipelineRecord, Pipe
 
 function resolve(handlers: Handlers, request: RequestRecord): PipelineRecord {
   const handler = Object.hasOwn(handlers, request.method) ? handlers[request.method] : undefined;
-  if (typeof handler === 'function') return { ...request, handler };
+  // Spelled out rather than spread: a spread copy costs several times more per request
+  // and gives every routed record a shape of its own.
+  if (typeof handler === 'function') {
+    return {
+      type: 'request',
+      connection: request.connection,
+      protocol: request.protocol,
+      id: request.id,
+      notification: request.notification,
+      method: request.method,
+      params: request.params,
+      batch: request.batch,
+      json: request.json,
+      handler,
+    };
+  }
   return {
     type: 'reply',
     connection: request.connection,

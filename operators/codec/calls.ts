@@ -74,6 +74,9 @@ export class Context implements HandlerContext {
  * through `Call.next` in arrival order; notifications are keyed by their own Call,
  * which no JSON or MCP1 id can equal.
  */
+/** Past this many connections with work, emptied maps are freed at once. */
+const MAX_IDLE_MAPS = 1024;
+
 export class InFlight {
   private readonly connections = new Map<Connection, Map<unknown, Call>>();
 
@@ -114,10 +117,17 @@ export class InFlight {
         }
       }
     }
-    if (slots.size === 0) this.connections.delete(connection);
+    // An empty map stays while its connection has work: a request at a time would
+    // otherwise allocate a Map each. takeConnection() frees it at the connection's end.
+    if (slots.size === 0 && this.connections.size > MAX_IDLE_MAPS) this.connections.delete(connection);
   }
 
   /** Forgets every call of `connection` and returns them. */
+  /** Frees `connection`'s map if nothing of it is in flight. */
+  forgetIfIdle(connection: Connection): void {
+    if (this.connections.get(connection)?.size === 0) this.connections.delete(connection);
+  }
+
   takeConnection(connection: Connection): Call[] {
     const slots = this.connections.get(connection);
     if (slots === undefined) return [];
