@@ -1,0 +1,78 @@
+/**
+ * npm run bench:pipeline — the server's default pipeline (detectProtocol through
+ * encodeJsonRpc / encodeMcp1) in-process, without sockets: what one request costs in
+ * the operators alone. Reads of 16 pipelined `echo` requests, as bench:rpc's 16x16
+ * shape delivers them, on 16 connections.
+ */
+import { NEVER, Subject } from 'rxjs';
+import { Packr } from 'msgpackr';
+import type { PipelineRecord } from '../src/records.js';
+import { defaultStages } from '../src/server/defaultStages.js';
+import { resolveLimits } from '../src/server/options.js';
+import { composeStages } from '../src/server/stages.js';
+import { demoHandlers } from '../src/handlers/demo.js';
+import { TestConnection } from '../src/testing/connection.js';
+import { envNumber } from './harness.js';
+
+const seconds = envNumber('BENCH_SECONDS', 3);
+const enc = new TextEncoder();
+const jsonLine = enc.encode('{"jsonrpc":"2.0","id":1,"method":"echo","params":["0123456789abcdef"]}\n');
+const payload = new Packr({ useRecords: false }).pack({ method: 'echo', params: ['0123456789abcdef'] });
+
+const MAGIC = enc.encode('MCP1');
+/** 16 frames with fresh ids; reads are rebuilt in place (the transport's buffer is reused too). */
+function mcp1Read(out: Uint8Array, perRead: number, firstId: number): Uint8Array {
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < perRead; i++) {
+    const at = i * (16 + payload.length);
+    out.set(MAGIC, at);
+    out[at + 4] = 1;
+    view.setUint32(at + 8, firstId + i);
+    view.setUint32(at + 12, payload.length);
+    out.set(payload, at + 16);
+  }
+  return out;
+}
+
+class CountingConnection extends TestConnection {
+  bytesOut = 0;
+  override write(bytes: Uint8Array): boolean {
+    this.bytesOut += bytes.length;
+    return true;
+  }
+}
+
+for (const protocol of ['jsonrpc', 'mcp1'] as const) {
+  const input = new Subject<PipelineRecord>();
+  const stages = defaultStages({ handlers: demoHandlers, limits: resolveLimits({}), proxyProtocol: false, disconnects: NEVER });
+  let replies = 0;
+  input.pipe(composeStages(stages)).subscribe((r) => {
+    if (r.type === 'out') {
+      r.connection.write(r.bytes);
+      replies++;
+    }
+  });
+  const conns = Array.from({ length: 16 }, () => new CountingConnection());
+  const perRead = 16;
+  const jsonRead = new Uint8Array(perRead * jsonLine.length);
+  for (let i = 0; i < perRead; i++) jsonRead.set(jsonLine, i * jsonLine.length);
+  let id = 1;
+  const mcp1Buf = new Uint8Array(perRead * (16 + payload.length));
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let reads = 0;
+  while (performance.now() < deadline) {
+    for (let k = 0; k < 64; k++) {
+      for (const connection of conns) {
+        // MCP1 ids must be unique among a connection's in-flight requests; echo answers at once.
+        const bytes = protocol === 'jsonrpc' ? jsonRead : mcp1Read(mcp1Buf, perRead, (id += perRead));
+        input.next({ type: 'data', connection, bytes });
+        reads++;
+      }
+    }
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const requests = reads * perRead;
+  if (replies !== requests) throw new Error(`${protocol}: ${replies} replies for ${requests} requests`);
+  console.log(`${protocol.padEnd(8)} ${(requests / elapsed / 1e3).toFixed(0).padStart(6)}k req/s   ${((elapsed / requests) * 1e9).toFixed(0)} ns/request (pipeline only, no sockets)`);
+}

@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import { demoHandlers } from '../handlers/demo.js';
+import { createServer, type RpcServer } from '../server/createServer.js';
+import { formatStatsLine } from '../server/stats.js';
+import { parseServeArgs, type ServeConfig } from './args.js';
+
+/** The demo handlers as a module, for `--workers` without `--handlers` (workers import modules). */
+const DEMO_MODULE = fileURLToPath(new URL('../handlers/demo.js', import.meta.url));
+
+/**
+ * `ringwire serve`: listens, prints one line per listener, and on SIGTERM or
+ * SIGINT drains (PROTOCOL.md section 4) and resolves 0. A second signal stops at
+ * once with 1.
+ */
+export async function serve(argv: string[]): Promise<number> {
+  const config = parseServeArgs(argv);
+  const server = await start(config);
+  const kind = server.transport.kind;
+  for (const listener of server.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind})\n`);
+  const statsTimer =
+    config.statsEverySeconds === undefined
+      ? undefined
+      : setInterval(() => process.stdout.write(`ringwire: stats: ${formatStatsLine(server.stats())}\n`), config.statsEverySeconds * 1000);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`ringwire: ${signal} again, stopping at once\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      if (statsTimer) clearInterval(statsTimer);
+      const inFlight = server.stats().requestsInFlight;
+      process.stderr.write(`ringwire: ${signal}: draining ${inFlight} request${inFlight === 1 ? '' : 's'} in flight\n`);
+      void server.close().then(
+        (result) => {
+          if (result.timedOut) process.stderr.write(`ringwire: drain timed out; ${result.unanswered} request(s) were cut off\n`);
+          process.stderr.write('ringwire: stopped\n');
+          resolve(0);
+        },
+        (error: unknown) => {
+          process.stderr.write(`ringwire: error while stopping: ${(error as Error)?.message ?? String(error)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+function start(config: ServeConfig): Promise<RpcServer> {
+  const handlersModule = config.handlersModule ?? (config.workers > 0 ? DEMO_MODULE : undefined);
+  return createServer({
+    listen: config.listen,
+    ...(handlersModule === undefined ? { handlers: demoHandlers } : { handlersModule }),
+    workers: config.workers,
+    transport: config.transport,
+    limits: { maxConnections: config.maxConnections, maxMessageBytes: config.maxMessageBytes },
+    socketMode: config.socketMode,
+    proxyProtocol: config.proxyProtocol,
+    exposeStats: config.exposeStats,
+    onError: (error) => process.stderr.write(`ringwire: ${(error as Error)?.message ?? String(error)}\n`),
+  });
+}

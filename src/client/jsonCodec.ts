@@ -1,0 +1,94 @@
+import { type ClientCodec, type Incoming, ReadBuffer, responseOf } from './codec.js';
+
+const NEWLINE = 0x0a;
+const MAX_HEADER_BYTES = 8 * 1024;
+
+function requestText(id: number | undefined, method: string, params: unknown): string {
+  const message: Record<string, unknown> = { jsonrpc: '2.0', method };
+  if (params !== undefined) message['params'] = params;
+  if (id !== undefined) message['id'] = id;
+  return JSON.stringify(message);
+}
+
+/** JSON-RPC 2.0 over NDJSON: one JSON value per line each way. */
+export class NdjsonCodec implements ClientCodec {
+  readonly streamsItems = false;
+  private readonly buffer = new ReadBuffer();
+
+  request(id: number, method: string, params: unknown): Uint8Array {
+    return Buffer.from(requestText(id, method, params) + '\n');
+  }
+
+  notification(method: string, params: unknown): Uint8Array {
+    return Buffer.from(requestText(undefined, method, params) + '\n');
+  }
+
+  /** LSP's cancellation notification; servers that do not know it ignore it (a notification is never answered). */
+  cancel(id: number): Uint8Array {
+    return this.notification('$/cancelRequest', { id });
+  }
+
+  read(chunk: Uint8Array): Incoming[] {
+    const bytes = this.buffer.with(chunk);
+    const out: Incoming[] = [];
+    let from = 0;
+    for (let nl = bytes.indexOf(NEWLINE, from); nl >= 0; nl = bytes.indexOf(NEWLINE, from)) {
+      const line = bytes.toString('utf8', from, nl).trim();
+      from = nl + 1;
+      if (line !== '') out.push(...responseOf(JSON.parse(line)));
+    }
+    this.buffer.keep(bytes, from);
+    return out;
+  }
+}
+
+/** JSON-RPC 2.0 with LSP base-protocol framing: `Content-Length: N\r\n\r\n` then N bytes. */
+export class LspCodec implements ClientCodec {
+  readonly streamsItems = false;
+  private readonly buffer = new ReadBuffer();
+
+  request(id: number, method: string, params: unknown): Uint8Array {
+    return frame(requestText(id, method, params));
+  }
+
+  notification(method: string, params: unknown): Uint8Array {
+    return frame(requestText(undefined, method, params));
+  }
+
+  cancel(id: number): Uint8Array {
+    return this.notification('$/cancelRequest', { id });
+  }
+
+  read(chunk: Uint8Array): Incoming[] {
+    const bytes = this.buffer.with(chunk);
+    const out: Incoming[] = [];
+    let from = 0;
+    for (;;) {
+      const headerEnd = bytes.indexOf('\r\n\r\n', from);
+      if (headerEnd < 0) {
+        if (bytes.length - from > MAX_HEADER_BYTES) throw new TypeError('LSP header too long');
+        break;
+      }
+      const length = contentLength(bytes.toString('latin1', from, headerEnd));
+      const bodyStart = headerEnd + 4;
+      if (bytes.length < bodyStart + length) break;
+      out.push(...responseOf(JSON.parse(bytes.toString('utf8', bodyStart, bodyStart + length))));
+      from = bodyStart + length;
+    }
+    this.buffer.keep(bytes, from);
+    return out;
+  }
+}
+
+function frame(body: string): Uint8Array {
+  const data = Buffer.from(body);
+  return Buffer.concat([Buffer.from(`Content-Length: ${data.length}\r\n\r\n`), data]);
+}
+
+function contentLength(header: string): number {
+  for (const line of header.split('\r\n')) {
+    const match = /^content-length:\s*(\d+)\s*$/i.exec(line);
+    if (match) return Number(match[1]);
+  }
+  throw new TypeError('LSP message without Content-Length');
+}

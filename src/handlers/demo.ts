@@ -1,0 +1,81 @@
+/**
+ * The demo handlers of PROTOCOL.md section 5: what `ringwire serve` answers when
+ * it is given no handlers module, so any client can try a server at once.
+ *
+ * @example
+ * ```ts
+ * import { createServer, demoHandlers } from 'ringwire';
+ * const server = await createServer({ listen: [{ port: 7070 }], handlers: demoHandlers });
+ * ```
+ * @module
+ */
+import { Observable } from 'rxjs';
+import { ErrorCode, RpcError } from '../errors.js';
+import type { HandlerContext, Handlers } from '../records.js';
+
+/** `[x]` gives `x`; anything else is returned as given. */
+export function echo(params: unknown): unknown {
+  return Array.isArray(params) && params.length === 1 ? params[0] : params;
+}
+
+/** The sum of an array of numbers; -32602 where any member is not a number. */
+export function sum(params: unknown): number {
+  if (!Array.isArray(params)) throw new RpcError(ErrorCode.InvalidParams, 'Invalid params', 'expected an array of numbers');
+  let total = 0;
+  for (const value of params) {
+    if (typeof value !== 'number') throw new RpcError(ErrorCode.InvalidParams, 'Invalid params', 'expected an array of numbers');
+    total += value;
+  }
+  return total;
+}
+
+/** Always `"pong"`. */
+export function ping(): string {
+  return 'pong';
+}
+
+/** Answers `ms` after `ms` milliseconds; a cancelled request stops waiting at once. */
+export function sleep(params: unknown, ctx: HandlerContext): Promise<number> {
+  const ms = Array.isArray(params) ? params[0] : undefined;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    return Promise.reject(new RpcError(ErrorCode.InvalidParams, 'Invalid params', 'expected [ms]'));
+  }
+  return new Promise((resolve, reject) => {
+    if (ctx.signal.aborted) return reject(cancelled());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelled());
+    };
+    const timer = setTimeout(() => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      resolve(ms);
+    }, ms);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Always throws a plain Error: the client sees -32603 "Internal error", no stack. */
+export function fail(): never {
+  throw new Error('fail: this handler always fails');
+}
+
+/** The values 0 .. n-1 as a stream: MCP1 stream items; an array in JSON-RPC. */
+export function stream(params: unknown): Observable<number> {
+  const n = Array.isArray(params) ? params[0] : undefined;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+    throw new RpcError(ErrorCode.InvalidParams, 'Invalid params', 'expected [n], n a non-negative integer');
+  }
+  return new Observable<number>((subscriber) => {
+    for (let i = 0; i < n && !subscriber.closed; i++) subscriber.next(i);
+    subscriber.complete();
+  });
+}
+
+function cancelled(): RpcError {
+  return new RpcError(ErrorCode.RequestCancelled, 'Request cancelled');
+}
+
+/** All demo handlers, by method name. */
+export const demoHandlers: Handlers = { echo, sum, ping, sleep, fail, stream };
+
+export default demoHandlers;

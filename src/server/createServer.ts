@@ -1,0 +1,170 @@
+import { filter, map, type Subscription } from 'rxjs';
+import type { Handler, Handlers } from '../records.js';
+import { listen } from '../transport/listen.js';
+import type { Connection, ListenerInfo, TransportServer } from '../transport/types.js';
+import { defaultStages } from './defaultStages.js';
+import { loadHandlersModule, timedHandlers } from './handlers.js';
+import { listenTargets, resolveLimits, validateOptions, type ServerOptions } from './options.js';
+import { createWorkerPool, type WorkerPool } from './pool.js';
+import { drain, type CloseResult } from './shutdown.js';
+import { sink } from './sink.js';
+import { checkStages, composeStages, type PipelineStages } from './stages.js';
+import { StatsCollector, type ServerStats } from './stats.js';
+import { ConnectionTracker } from './tracker.js';
+
+/** A running ringwire server. */
+export interface RpcServer {
+  /** The listening sockets, with real ports (where 0 was asked for). */
+  readonly listeners: readonly ListenerInfo[];
+  readonly transport: TransportServer;
+  /** Worker threads running the handlers (0: inline). */
+  readonly workers: number;
+  stats(): ServerStats;
+  /**
+   * Graceful shutdown: stops accepting, lets in-flight requests finish (up to
+   * `drainTimeoutMs`, default `limits.drainTimeoutMs`), writes their answers, then
+   * closes every connection and removes Unix socket files. Idempotent.
+   */
+  close(options?: { drainTimeoutMs?: number }): Promise<CloseResult>;
+}
+
+/**
+ * Starts a server: one transport for every listener, ONE pipeline for every
+ * connection (docs/ARCHITECTURE.md), answering JSON-RPC 2.0 and MCP1.
+ *
+ * @example
+ * ```ts
+ * const server = await createServer({
+ *   listen: [{ unix: '/tmp/app.sock' }, { host: '127.0.0.1', port: 7070 }],
+ *   handlers: { add: ([a, b]: number[]) => a + b },
+ * });
+ * console.log(server.listeners.map((l) => l.name));
+ * process.on('SIGTERM', () => void server.close());
+ * ```
+ * @throws OptionsError, AddressInUseError, NotASocketError, ListenError
+ */
+export async function createServer(options: ServerOptions): Promise<RpcServer> {
+  validateOptions(options);
+  const limits = resolveLimits(options.limits);
+  const onError = options.onError ?? ((error: unknown) => console.error('ringwire:', error));
+  const stats = new StatsCollector();
+  const pool = options.workers
+    ? await createWorkerPool({ module: options.handlersModule!, workers: options.workers, onError })
+    : undefined;
+  let handlers: Handlers;
+  let transport: TransportServer;
+  try {
+    const given: Handlers = pool?.handlers ?? options.handlers ?? (await loadHandlersModule(options.handlersModule!));
+    handlers = timedHandlers(given, stats.latency);
+    transport = await listen({
+      listen: listenTargets(options),
+      transport: options.transport ?? 'auto',
+      maxConnections: limits.maxConnections,
+      writeHighWaterBytes: limits.writeHighWaterBytes,
+    });
+  } catch (error) {
+    await pool?.close();
+    throw error;
+  }
+  const server = new Server(transport, stats, pool, limits.drainTimeoutMs);
+  if (options.exposeStats) handlers = { ...handlers, 'rpc.stats': statsHandler(server) };
+
+  const disconnects = transport.connections$.pipe(
+    filter((e) => e.type === 'close'),
+    map((e): Connection => e.connection),
+  );
+  let stages: PipelineStages = defaultStages({
+    handlers,
+    limits,
+    proxyProtocol: transport.listeners.some((l) => l.proxyProtocol),
+    disconnects,
+    concurrency: options.concurrency,
+    scheduler: options.scheduler,
+  });
+  if (options.pipeline) stages = options.pipeline(stages);
+  checkStages(stages);
+  server.start(composeStages(instrument(stages, server.tracker)), onError);
+  return server;
+}
+
+class Server implements RpcServer {
+  readonly tracker: ConnectionTracker;
+  private pipeline: Subscription | undefined;
+  private readonly lifecycle: Subscription;
+  private closing: Promise<CloseResult> | undefined;
+
+  constructor(
+    readonly transport: TransportServer,
+    private readonly collector: StatsCollector,
+    private readonly pool: WorkerPool | undefined,
+    private readonly drainTimeoutMs: number,
+  ) {
+    this.tracker = new ConnectionTracker(collector);
+    this.lifecycle = transport.connections$.subscribe((event) => {
+      if (event.type === 'open') collector.opened(event.connection.listener.name);
+      else this.tracker.closed(event.connection);
+    });
+  }
+
+  get listeners(): readonly ListenerInfo[] {
+    return this.transport.listeners;
+  }
+
+  get workers(): number {
+    return this.pool?.threads ?? 0;
+  }
+
+  /** Subscribes ONCE: every connection's records flow through this one pipeline. */
+  start(operator: ReturnType<typeof composeStages>, onError: (error: unknown) => void): void {
+    const subscribe = (): void => {
+      this.pipeline = this.transport.slices$.pipe(operator).subscribe(
+        sink((error) => {
+          // Per-connection state died with the pipeline: report, drop the connections, start afresh.
+          onError(error);
+          for (const conn of this.transport.connections) conn.close();
+          if (!this.closing) subscribe();
+        }),
+      );
+    };
+    subscribe();
+  }
+
+  stats(): ServerStats {
+    return this.collector.snapshot(this.transport.kind, this.transport.stats());
+  }
+
+  close(options: { drainTimeoutMs?: number } = {}): Promise<CloseResult> {
+    this.closing ??= (async () => {
+      const result = await drain(
+        this.transport,
+        this.tracker,
+        () => this.collector.requestsInFlight,
+        options.drainTimeoutMs ?? this.drainTimeoutMs,
+      );
+      this.pipeline?.unsubscribe();
+      await this.transport.close();
+      this.lifecycle.unsubscribe();
+      await this.pool?.close();
+      return result;
+    })();
+    return this.closing;
+  }
+}
+
+/** Puts the server's own probes after `detectProtocol` and around `handle`, where they exist. */
+function instrument(stages: PipelineStages, tracker: ConnectionTracker): PipelineStages {
+  const out: Array<PipelineStages[number]> = [{ name: 'ringwire:gate', operator: tracker.gate }];
+  for (const stage of stages) {
+    if (stage.name === 'handle') out.push({ name: 'ringwire:beforeHandle', operator: tracker.beforeHandle });
+    out.push(stage);
+    if (stage.name === 'handle') out.push({ name: 'ringwire:afterHandle', operator: tracker.afterHandle });
+    if (stage.name === 'detectProtocol') out.push({ name: 'ringwire:afterDetect', operator: tracker.afterDetect });
+  }
+  // Without a `handle` stage nothing is counted in flight, but a peer's FIN must still end its connection.
+  if (!stages.some((s) => s.name === 'handle')) out.push({ name: 'ringwire:afterHandle', operator: tracker.afterHandle });
+  return out;
+}
+
+function statsHandler(server: RpcServer): Handler {
+  return () => server.stats();
+}

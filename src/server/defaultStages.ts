@@ -1,0 +1,69 @@
+import { pipe, type Observable, type SchedulerLike } from 'rxjs';
+import {
+  backpressure,
+  contentLengthFrames,
+  decodeJsonRpc,
+  decodeMcp1,
+  detectProtocol,
+  encodeJsonRpc,
+  encodeMcp1,
+  handle,
+  jsonFrames,
+  mcp1Frames,
+  proxyProtocol,
+  route,
+} from '../../operators/index.js';
+import type { Handlers } from '../records.js';
+import type { Connection } from '../transport/types.js';
+import type { Limits } from './options.js';
+import type { PipelineStages } from './stages.js';
+
+/** What the default pipeline is built from. */
+export interface DefaultStagesInput {
+  readonly handlers: Handlers;
+  readonly limits: Limits;
+  /** Include the `proxyProtocol` stage (some listener expects PROXY headers). */
+  readonly proxyProtocol: boolean;
+  /** Connections that closed: handle() aborts their in-flight handlers. */
+  readonly disconnects: Observable<Connection>;
+  readonly concurrency?: number;
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * The server's default pipeline, as named stages in data-path order
+ * (docs/ARCHITECTURE.md). The `handle` stage is backpressure() around
+ * route() + handle(), so in-flight counting sees every request.
+ *
+ * @example
+ * ```ts
+ * const stages = defaultStages({ handlers, limits: resolveLimits({}), proxyProtocol: false, disconnects: NEVER });
+ * console.log(stages.map((s) => s.name).join(' → '));
+ * ```
+ */
+export function defaultStages(input: DefaultStagesInput): PipelineStages {
+  const { limits, scheduler } = input;
+  const framing = { maxMessageBytes: limits.maxMessageBytes, messageTimeoutMs: limits.messageTimeoutMs, scheduler };
+  const handling = pipe(
+    route(input.handlers),
+    handle({ concurrency: input.concurrency ?? Infinity, disconnects: input.disconnects }),
+  );
+  const stages: PipelineStages = [
+    { name: 'detectProtocol', operator: detectProtocol({ timeoutMs: limits.detectTimeoutMs, scheduler }) },
+    { name: 'mcp1Frames', operator: mcp1Frames(framing) },
+    { name: 'jsonFrames', operator: jsonFrames(framing) },
+    { name: 'contentLengthFrames', operator: contentLengthFrames(framing) },
+    { name: 'decodeMcp1', operator: decodeMcp1() },
+    { name: 'decodeJsonRpc', operator: decodeJsonRpc() },
+    {
+      name: 'handle',
+      operator: backpressure(handling, {
+        highWater: limits.maxInFlight,
+        lowWater: Math.max(0, Math.floor(limits.maxInFlight / 2)),
+      }),
+    },
+    { name: 'encodeMcp1', operator: encodeMcp1() },
+    { name: 'encodeJsonRpc', operator: encodeJsonRpc() },
+  ];
+  return input.proxyProtocol ? [{ name: 'proxyProtocol', operator: proxyProtocol() }, ...stages] : stages;
+}

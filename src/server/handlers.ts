@@ -1,0 +1,87 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { finalize, isObservable } from 'rxjs';
+import { OptionsError } from '../errors.js';
+import type { Handler, HandlerContext, Handlers } from '../records.js';
+import type { LatencyHistogram } from './histogram.js';
+
+/**
+ * The URL to import a handlers module from: a `file:`/`data:` URL as given, a
+ * path resolved against the working directory, a bare name as a package.
+ */
+export function moduleSpecifier(spec: string): string {
+  if (/^(file|data|node):/.test(spec)) return spec;
+  if (isAbsolute(spec) || spec.startsWith('.') || spec.includes('/') || spec.includes('\\')) {
+    return pathToFileURL(resolve(spec)).href;
+  }
+  return spec;
+}
+
+/**
+ * The handlers of a loaded module: the functions of a default-exported object,
+ * then the module's own function exports (which win on a clash).
+ */
+export function handlersOf(module: Record<string, unknown>): Handlers {
+  const out: Record<string, Handler> = {};
+  const fallback = module['default'];
+  if (fallback !== null && typeof fallback === 'object') {
+    for (const [name, fn] of Object.entries(fallback)) if (typeof fn === 'function') out[name] = fn as Handler;
+  }
+  for (const [name, fn] of Object.entries(module)) {
+    if (name !== 'default' && typeof fn === 'function') out[name] = fn as Handler;
+  }
+  return out;
+}
+
+/**
+ * Imports a handlers module (see `ServerOptions.handlersModule`).
+ *
+ * @example
+ * ```ts
+ * const handlers = await loadHandlersModule('./handlers.mjs');
+ * ```
+ * @throws OptionsError when it cannot be imported or exports no function.
+ */
+export async function loadHandlersModule(spec: string): Promise<Handlers> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(moduleSpecifier(spec))) as Record<string, unknown>;
+  } catch (cause) {
+    throw new OptionsError(`cannot load handlers module ${spec}: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+  const handlers = handlersOf(module);
+  if (Object.keys(handlers).length === 0) throw new OptionsError(`handlers module ${spec} exports no functions`);
+  return handlers;
+}
+
+/**
+ * Wraps each handler once (not per call) to record its latency, from the call to
+ * its value, its promise settling, or its stream ending or being cancelled.
+ */
+export function timedHandlers(handlers: Handlers, histogram: LatencyHistogram): Handlers {
+  const out: Record<string, Handler> = {};
+  for (const [name, handler] of Object.entries(handlers)) out[name] = timed(handler, histogram);
+  return out;
+}
+
+function timed(handler: Handler, histogram: LatencyHistogram): Handler {
+  return (params: unknown, ctx: HandlerContext) => {
+    const started = performance.now();
+    const done = () => histogram.record(performance.now() - started);
+    let result: unknown;
+    try {
+      result = handler(params, ctx);
+    } catch (error) {
+      done();
+      throw error;
+    }
+    if (isObservable(result)) return result.pipe(finalize(done));
+    if (isPromiseLike(result)) return Promise.resolve(result).finally(done);
+    done();
+    return result;
+  };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}

@@ -1,0 +1,58 @@
+/** Buckets per doubling: each bucket is 2^(1/4) ≈ 19% wider than the one before. */
+const BUCKETS_PER_OCTAVE = 4;
+/** The smallest bucket's upper bound, in milliseconds (1 µs). */
+const MIN_MS = 0.001;
+/** 1 µs · 2^30 ≈ 18 minutes: anything slower lands in the last bucket. */
+const OCTAVES = 30;
+const BUCKETS = OCTAVES * BUCKETS_PER_OCTAVE + 1;
+
+/**
+ * A fixed-bucket logarithmic latency histogram: one counter per bucket and
+ * nothing per sample, so recording costs the same at any request rate.
+ * Percentiles come back as the upper bound of the bucket they fall in (at most
+ * 19% above the true value).
+ *
+ * @example
+ * ```ts
+ * const h = new LatencyHistogram();
+ * h.record(1.5);
+ * h.percentile(0.99); // ≈ 1.68
+ * ```
+ */
+export class LatencyHistogram {
+  private readonly counts = new Float64Array(BUCKETS);
+  private total = 0;
+
+  /** Counts one sample of `ms` milliseconds. */
+  record(ms: number): void {
+    this.counts[bucketOf(ms)]! += 1;
+    this.total += 1;
+  }
+
+  /** How many samples were recorded. */
+  get count(): number {
+    return this.total;
+  }
+
+  /** The value below which fraction `q` (0..1) of samples fall; 0 with no samples. */
+  percentile(q: number): number {
+    if (this.total === 0) return 0;
+    const rank = Math.max(1, Math.ceil(q * this.total));
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return upperBound(i);
+    }
+    return upperBound(BUCKETS - 1);
+  }
+}
+
+function bucketOf(ms: number): number {
+  if (!(ms > MIN_MS)) return 0;
+  const i = Math.ceil(Math.log2(ms / MIN_MS) * BUCKETS_PER_OCTAVE);
+  return i >= BUCKETS ? BUCKETS - 1 : i;
+}
+
+function upperBound(i: number): number {
+  return Math.round(MIN_MS * 2 ** (i / BUCKETS_PER_OCTAVE) * 1000) / 1000;
+}

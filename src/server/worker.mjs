@@ -1,0 +1,102 @@
+// The worker-thread side of ringwire's handler pool (src/server/pool.ts).
+//
+// Plain ESM JavaScript, not TypeScript: Node 20 cannot load .ts in a worker, and
+// this file must run unchanged under vitest (TS sources) and from dist/.
+//
+// Piscina calls the default export once per task. A task either asks for the
+// module's method names ({ op: 'methods' }) or calls one handler. Each call gets
+// its own MessagePort: the main thread posts 'abort' on it to fire the handler's
+// ctx.signal, and the worker posts stream items on it, then 'end' or 'error'.
+import { workerData } from 'node:worker_threads';
+
+const INTERNAL_ERROR = { code: -32603, message: 'Internal error' };
+const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found' };
+
+const handlersReady = import(workerData.module).then(handlersOf);
+// A module that fails to load fails each task that awaits it; unawaited, the
+// rejection would crash this worker, and Piscina would start another, forever.
+handlersReady.catch(() => {});
+
+export default async function runTask(task) {
+  const handlers = await handlersReady;
+  if (task.op === 'methods') return Object.keys(handlers);
+  return call(handlers, task);
+}
+
+async function call(handlers, { method, params, peer, notification, port }) {
+  const controller = new AbortController();
+  // Messages posted before this task started are queued on the port and arrive now.
+  port.on('message', (message) => {
+    if (message === 'abort') controller.abort(new Error('Request cancelled'));
+  });
+  const handler = handlers[method];
+  if (handler === undefined) return { error: METHOD_NOT_FOUND };
+  const ctx = { signal: controller.signal, peer, method, notification };
+  try {
+    let result = handler(params, ctx);
+    if (isThenable(result)) result = await result;
+    if (isSubscribable(result)) {
+      // Tells the main thread to answer with a stream before the first item arrives.
+      port.postMessage({ t: 'stream' });
+      await streamTo(port, result, controller.signal);
+      return { stream: true };
+    }
+    return { value: result };
+  } catch (error) {
+    return { error: errorObject(error) };
+  }
+}
+
+function streamTo(port, observable, signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    let finished = false;
+    let subscription;
+    const finish = (message) => {
+      if (finished) return;
+      finished = true;
+      signal.removeEventListener('abort', onAbort);
+      if (message) port.postMessage(message);
+      resolve();
+    };
+    const onAbort = () => {
+      subscription?.unsubscribe();
+      finish(undefined);
+    };
+    signal.addEventListener('abort', onAbort);
+    subscription = observable.subscribe({
+      next: (value) => port.postMessage({ t: 'item', v: value }),
+      error: (error) => finish({ t: 'error', e: errorObject(error) }),
+      complete: () => finish({ t: 'end' }),
+    });
+  });
+}
+
+// An RpcError, from whichever copy of ringwire the module imported: an Error whose
+// code is an integer (Node's own errors have string codes).
+function errorObject(error) {
+  if (error instanceof Error && Number.isInteger(error.code) && typeof error.message === 'string') {
+    return error.data === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, data: error.data };
+  }
+  return INTERNAL_ERROR;
+}
+
+function isThenable(value) {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+}
+
+function isSubscribable(value) {
+  return value !== null && typeof value === 'object' && typeof value.subscribe === 'function';
+}
+
+function handlersOf(module) {
+  const out = {};
+  const fallback = module.default;
+  if (fallback !== null && typeof fallback === 'object') {
+    for (const [name, fn] of Object.entries(fallback)) if (typeof fn === 'function') out[name] = fn;
+  }
+  for (const [name, fn] of Object.entries(module)) if (name !== 'default' && typeof fn === 'function') out[name] = fn;
+  return out;
+}
