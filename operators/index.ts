@@ -17,3 +17,4 @@ export { handle, type HandleOptions } from './handle.js';
 export { backpressure, type BackpressureOptions } from './backpressure.js';
 export { toAsyncIterable, type ToAsyncIterableOptions } from './toAsyncIterable.js';
 export type * from '../src/records.js';
+export type { Connection } from '../src/transport/types.js';

@@ -205,7 +205,12 @@ export interface HandlerContext {
  * items; for JSON-RPC the array of all values). Throw an `RpcError` for a specific
  * error code; anything else thrown becomes -32603 "Internal error".
  */
-export type Handler = (params: unknown, ctx: HandlerContext) => unknown;
+export type Handler = {
+  // Declared as a method so that parameters are checked bivariantly: a handler may
+  // annotate its params (`([a, b]: number[]) => a + b`) without a cast, while an
+  // unannotated one still sees `unknown`. Validate params you did not annotate.
+  handler(params: unknown, ctx: HandlerContext): unknown;
+}['handler'];
 
 /** Method name to handler. */
 export type Handlers = Readonly<Record<string, Handler>>;
