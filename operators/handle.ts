@@ -145,9 +145,10 @@ class Dispatcher {
     }
     const call = new Call(this, record);
     this.open++;
-    this.inFlight.add(call);
     if (this.active < this.concurrency && this.queueHead === this.queue.length) this.start(call);
     else {
+      // A queued call can be cancelled (or dropped with its connection) before it runs.
+      this.register(call);
       this.queue.push(call);
       this.drain();
     }
@@ -167,7 +168,11 @@ class Dispatcher {
     call.started = true;
     this.active++;
     if (this.scheduler === undefined) this.run(call);
-    else call.subscription = this.scheduler.schedule(runScheduled, 0, call);
+    else {
+      // Runs later: cancellable (and a duplicate id detectable) until then.
+      this.register(call);
+      call.subscription = this.scheduler.schedule(runScheduled, 0, call);
+    }
   }
 
   run(call: Call): void {
@@ -184,11 +189,15 @@ class Dispatcher {
 
   private settle(call: Call, value: unknown): void {
     if (call.done) return;
-    if (isObservable(value)) return this.stream(call, value);
+    if (isObservable(value)) {
+      this.register(call);
+      return this.stream(call, value);
+    }
     let then: unknown;
     try {
       then = value !== null && (typeof value === 'object' || typeof value === 'function') ? (value as { then?: unknown }).then : undefined;
       if (typeof then === 'function') {
+        this.register(call);
         then.call(
           value,
           (resolved: unknown) => this.settle(call, resolved),
@@ -238,12 +247,22 @@ class Dispatcher {
     this.maybeComplete();
   }
 
+  /**
+   * Makes an unfinished call findable by cancel and disconnect. A handler that answers
+   * at once is never registered: most calls then cost no map work at all.
+   */
+  private register(call: Call): void {
+    if (call.registered || call.done) return;
+    call.registered = true;
+    this.inFlight.add(call);
+  }
+
   /** Marks the call answered and forgets it. */
   private retire(call: Call): void {
     call.done = true;
     this.open--;
     if (call.started) this.active--;
-    this.inFlight.remove(call);
+    if (call.registered) this.inFlight.remove(call);
   }
 
   private drain(): void {

@@ -15,6 +15,8 @@ export type Routed = RequestRecord & { readonly handler: Handler };
 export class Call {
   done = false;
   started = false;
+  /** In the in-flight registry (only calls that did not answer at once). */
+  registered = false;
   aborted = false;
   abortReason: unknown = undefined;
   controller: AbortController | undefined = undefined;

@@ -23,8 +23,11 @@ export async function drain(
   inFlight: () => number,
   drainTimeoutMs: number,
 ): Promise<CloseResult> {
-  await transport.stopAccepting();
+  // stopAccepting() closes the listeners before it returns its promise; pause reading
+  // at once, not after the socket file is removed, or requests sent meanwhile are read.
+  const stopping = transport.stopAccepting();
   tracker.drain(transport.connections);
+  await stopping;
   const timedOut = await within(tracker.whenIdle(), drainTimeoutMs);
   const unanswered = timedOut ? inFlight() : 0;
   for (const conn of transport.connections) tracker.endDrained(conn);
