@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -41,6 +43,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
                            InstanceMethod("listenTcp", &Poller::ListenTcp),
                            InstanceMethod("closeListener", &Poller::CloseListener),
                            InstanceMethod("write", &Poller::Write),
+                           InstanceMethod("writeStaged", &Poller::WriteStaged),
                            InstanceMethod("unsent", &Poller::Unsent),
                            InstanceMethod("setReading", &Poller::SetReading),
                            InstanceMethod("end", &Poller::End),
@@ -49,6 +52,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
                            InstanceMethod("destroy", &Poller::Destroy),
                            InstanceAccessor("readBuffer", &Poller::ReadBuffer, nullptr),
                            InstanceAccessor("records", &Poller::Records, nullptr),
+                           InstanceAccessor("stageBuffer", &Poller::StageBuffer, nullptr),
+                           InstanceAccessor("stageRecords", &Poller::StageRecords, nullptr),
                            InstanceAccessor("backend", &Poller::Backend, nullptr),
                        });
   }
@@ -81,6 +86,12 @@ class Poller : public Napi::ObjectWrap<Poller> {
     Napi::Int32Array records = Napi::Int32Array::New(env, rw::kMaxRecords * 4);
     read_buf_ref_ = Napi::Persistent(read_buf);
     records_ref_ = Napi::Persistent(records);
+    Napi::ArrayBuffer stage = Napi::ArrayBuffer::New(env, rw::kStageBytes);
+    Napi::Int32Array stage_records = Napi::Int32Array::New(env, rw::kStageRecords * 2);
+    stage_data_ = static_cast<uint8_t*>(stage.Data());
+    stage_records_data_ = stage_records.Data();
+    stage_ref_ = Napi::Persistent(stage);
+    stage_records_ref_ = Napi::Persistent(stage_records);
     async_ = std::make_unique<Napi::AsyncContext>(env, "ringwire:batch", info.This().As<Napi::Object>());
     rw::LoopOptions lo;
     lo.max_connections = static_cast<uint32_t>(max_conns);
@@ -292,6 +303,30 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return Napi::Value(env, out);
   }
 
+  // writeStaged(count): JS copied `count` writes into stageBuffer back to back and
+  // described them in stageRecords as [slot, length] pairs. Each length is replaced
+  // by what write() would have returned (unsent bytes, -1 closed, -2 ended).
+  Napi::Value WriteStaged(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    int count;
+    if (!IntArg(info, 0, "count", 0, static_cast<int>(rw::kStageRecords), &count)) return env.Undefined();
+    size_t offset = 0;
+    for (int i = 0; i < count; i++) {
+      int32_t slot = stage_records_data_[2 * i];
+      int32_t length = stage_records_data_[2 * i + 1];
+      if (slot < 0 || length < 0 || static_cast<size_t>(length) > rw::kStageBytes - offset) {
+        Napi::RangeError::New(env, "writeStaged: record " + std::to_string(i) + " is out of bounds")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      long r = loop_->write(static_cast<uint32_t>(slot), stage_data_ + offset, static_cast<size_t>(length));
+      stage_records_data_[2 * i + 1] = static_cast<int32_t>(r > INT32_MAX ? INT32_MAX : r);
+      offset += static_cast<size_t>(length);
+    }
+    return env.Undefined();
+  }
+
   Napi::Value Unsent(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Alive(env)) return env.Undefined();
@@ -378,6 +413,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
 
   Napi::Value ReadBuffer(const Napi::CallbackInfo& info) { return read_buf_ref_.Value(); }
   Napi::Value Records(const Napi::CallbackInfo& info) { return records_ref_.Value(); }
+  Napi::Value StageBuffer(const Napi::CallbackInfo& info) { return stage_ref_.Value(); }
+  Napi::Value StageRecords(const Napi::CallbackInfo& info) { return stage_records_ref_.Value(); }
   Napi::Value Backend(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), rw::backend_name());
   }
@@ -453,6 +490,10 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Napi::FunctionReference on_batch_;
   Napi::Reference<Napi::ArrayBuffer> read_buf_ref_;
   Napi::Reference<Napi::Int32Array> records_ref_;
+  Napi::Reference<Napi::ArrayBuffer> stage_ref_;
+  Napi::Reference<Napi::Int32Array> stage_records_ref_;
+  uint8_t* stage_data_ = nullptr;
+  int32_t* stage_records_data_ = nullptr;
   std::unique_ptr<Napi::AsyncContext> async_;
   bool destroy_pending_ = false;
 };

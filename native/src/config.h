@@ -24,6 +24,10 @@ constexpr size_t kMinReadSpace = 16 << 10;
 constexpr int kAcceptBurst = 512;
 // Write queue chunk size; larger writes get a chunk of their own size.
 constexpr uint32_t kChunkBytes = 16 << 10;
+// Staging area JS copies small writes into, handed over once per turn (writeStaged):
+// one N-API call for a turn's replies instead of one per reply.
+constexpr size_t kStageBytes = 256 << 10;
+constexpr uint32_t kStageRecords = 4096;
 // iovecs per writev/sendmsg call.
 constexpr int kMaxIov = 64;
 constexpr int kDefaultBacklog = 1024;

@@ -11,11 +11,16 @@ import { fileURLToPath } from 'node:url';
 export interface NativePoller {
   readonly readBuffer: ArrayBuffer;
   readonly records: Int32Array;
+  /** Small writes are copied here and handed over with writeStaged(). */
+  readonly stageBuffer: ArrayBuffer;
+  /** [slot, length] per staged write; writeStaged() puts each write's result in the length. */
+  readonly stageRecords: Int32Array;
   readonly backend: string;
   listenUnix(path: string, mode: number, backlog: number, allowUids: readonly number[] | null): number;
   listenTcp(host: string, port: number, backlog: number, reusePort: boolean, ipv6Only: boolean): [number, number];
   closeListener(id: number): void;
   write(slot: number, bytes: Uint8Array): number;
+  writeStaged(count: number): void;
   unsent(slot: number): number;
   setReading(slot: number, on: boolean): void;
   end(slot: number): void;

@@ -37,6 +37,17 @@ function slotOf(conn: TransportConnection): number {
   return conn.handle as number;
 }
 
+/** Writes at least this large skip the staging area: the copy would outweigh the call. */
+const DIRECT_WRITE_BYTES = 16 * 1024;
+
+/** A native connection also remembers what it has staged and what the addon holds. */
+class NativeConnection extends TransportConnection {
+  /** Bytes in the staging area, not yet handed to the addon. */
+  staged = 0;
+  /** The addon's unsent bytes as of the last hand-over. */
+  unsent = 0;
+}
+
 /**
  * The native transport: sockets live in the addon (native/src/), which reads every
  * ready connection into one shared buffer and calls `onBatch` once per loop turn.
@@ -55,6 +66,12 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   private readonly nativeIds: number[] = [];
   private readonly socketFiles: string[] = [];
   private destroyed = false;
+  private readonly stage: Uint8Array;
+  private readonly stageRecords: Int32Array;
+  private readonly stagedConns: NativeConnection[] = [];
+  private stagedBytes = 0;
+  private flushQueued = false;
+  private readonly flushStagedNow = (): void => this.flushStaged();
 
   constructor(addon: NativeAddon, options: ListenOptions) {
     super(options.writeHighWaterBytes ?? 1 << 20);
@@ -66,23 +83,75 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     this.backend = this.poller.backend;
     this.buffer = new Uint8Array(this.poller.readBuffer);
     this.records = this.poller.records;
+    this.stage = new Uint8Array(this.poller.stageBuffer);
+    this.stageRecords = this.poller.stageRecords;
     const poller = this.poller;
     this.io = {
       setReading: (conn, on) => poller.setReading(slotOf(conn), on),
-      write: (conn, bytes) => {
-        const unsent = poller.write(slotOf(conn), bytes);
-        // -1: the addon closed it (out of memory) in this very call.
-        if (unsent === -1) this.forget(conn, 'ENOMEM');
-        return unsent < 0 ? 0 : unsent;
+      write: (conn, bytes) => this.write(conn as NativeConnection, bytes),
+      writableLength: (conn) => poller.unsent(slotOf(conn)) + (conn as NativeConnection).staged,
+      end: (conn) => {
+        this.flushStaged(); // its staged bytes go out before its FIN
+        poller.end(slotOf(conn));
       },
-      writableLength: (conn) => poller.unsent(slotOf(conn)),
-      end: (conn) => poller.end(slotOf(conn)),
       close: (conn) => {
+        this.flushStaged(); // before the slot can ever be reused
         poller.close(slotOf(conn));
         this.forget(conn);
       },
       peer: (conn) => this.peerOf(conn),
     };
+  }
+
+  /**
+   * Copies a small write into the staging area; the whole turn's writes reach the
+   * addon in one call, from a microtask, so before the loop turn ends and before the
+   * addon flushes sockets. Returns the connection's unsent bytes, staged included.
+   */
+  private write(conn: NativeConnection, bytes: Uint8Array): number {
+    const n = bytes.length;
+    if (n >= DIRECT_WRITE_BYTES) {
+      this.flushStaged(); // keeps this connection's bytes in order
+      const unsent = this.poller.write(slotOf(conn), bytes);
+      if (unsent >= 0) conn.unsent = unsent;
+      return conn.unsent;
+    }
+    const count = this.stagedConns.length;
+    if (this.stagedBytes + n > this.stage.length || count * 2 >= this.stageRecords.length) this.flushStaged();
+    const at = this.stagedConns.length;
+    this.stage.set(bytes, this.stagedBytes);
+    this.stageRecords[at * 2] = slotOf(conn);
+    this.stageRecords[at * 2 + 1] = n;
+    this.stagedConns.push(conn);
+    this.stagedBytes += n;
+    conn.staged += n;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushStagedNow);
+    }
+    // conn.unsent can only be stale-high (the addon drains between hand-overs and says
+    // nothing below the high-water mark): ask before reporting a breach, or reading
+    // would pause for a drain the addon never signals.
+    if (conn.unsent + conn.staged > this.writeHighWaterBytes) conn.unsent = this.poller.unsent(slotOf(conn));
+    return conn.unsent + conn.staged;
+  }
+
+  /** Hands every staged write to the addon (one N-API call). */
+  private flushStaged(): void {
+    this.flushQueued = false;
+    const count = this.stagedConns.length;
+    if (count === 0 || this.destroyed) return;
+    this.poller.writeStaged(count);
+    const records = this.stageRecords;
+    for (let i = 0; i < count; i++) {
+      const conn = this.stagedConns[i]!;
+      conn.staged = 0;
+      // Negative: closed or ended in the addon; its close record is on its way.
+      const unsent = records[i * 2 + 1]!;
+      if (unsent >= 0) conn.unsent = unsent;
+    }
+    this.stagedConns.length = 0;
+    this.stagedBytes = 0;
   }
 
   /** Opens listener `index`. */
@@ -175,7 +244,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
             break;
           }
           case Rec.Open: {
-            const conn = new TransportConnection(this, this.newId(), this.byNativeId[records[o + 2]!]!, slot);
+            const conn = new NativeConnection(this, this.newId(), this.byNativeId[records[o + 2]!]!, slot);
             slots[slot] = conn;
             this.opened(conn);
             break;
@@ -191,8 +260,11 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
             break;
           }
           case Rec.Drain: {
-            const conn = slots[slot];
-            if (conn !== undefined) this.drained(conn);
+            const conn = slots[slot] as NativeConnection | undefined;
+            if (conn !== undefined) {
+              conn.unsent = this.poller.unsent(slot);
+              this.drained(conn);
+            }
             break;
           }
           case Rec.Reject:
@@ -223,6 +295,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     if (this.destroyed) return;
     await this.stopAccepting();
     for (const conn of [...this.connections]) conn.close();
+    this.flushStaged();
     this.destroyed = true;
     this.poller.destroy();
     this.finish();
