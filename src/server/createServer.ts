@@ -61,6 +61,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
       transport: options.transport ?? 'auto',
       maxConnections: limits.maxConnections,
       writeHighWaterBytes: limits.writeHighWaterBytes,
+      maxUnsentBytes: limits.maxOutputBytes,
     });
   } catch (error) {
     await pool?.close();

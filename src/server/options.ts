@@ -18,6 +18,8 @@ export interface Limits {
   readonly maxInFlight: number;
   /** Unsent output per connection before it stops being read. Default 1 MiB. */
   readonly writeHighWaterBytes: number;
+  /** Unsent bytes past which a connection that stopped reading is closed (16 x writeHighWaterBytes). */
+  readonly maxOutputBytes: number;
   /** How long `close()` waits for in-flight requests. Default 10000. */
   readonly drainTimeoutMs: number;
 }
@@ -30,6 +32,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   messageTimeoutMs: 30_000,
   maxInFlight: 256,
   writeHighWaterBytes: 1024 * 1024,
+  maxOutputBytes: 16 * 1024 * 1024,
   drainTimeoutMs: 10_000,
 });
 
@@ -67,7 +70,10 @@ export interface ServerOptions {
 
 /** Fills in the default limits and rejects values that cannot work. */
 export function resolveLimits(given: Partial<Limits> | undefined): Limits {
-  const limits = { ...DEFAULT_LIMITS, ...stripUndefined(given ?? {}) };
+  const stated = stripUndefined(given ?? {});
+  const limits = { ...DEFAULT_LIMITS, ...stated };
+  // The hard output limit follows a changed high-water mark unless it is given too.
+  if (stated.maxOutputBytes === undefined) limits.maxOutputBytes = 16 * limits.writeHighWaterBytes;
   for (const [name, value] of Object.entries(limits)) {
     if (typeof value !== 'number' || !(value > 0) || (Number.isFinite(value) && !Number.isInteger(value))) {
       throw new OptionsError(`limits.${name} must be a positive integer (got ${String(value)})`);
@@ -100,6 +106,19 @@ export function validateOptions(options: ServerOptions): void {
   if (options.socketMode !== undefined && !(Number.isInteger(options.socketMode) && options.socketMode >= 0 && options.socketMode <= 0o777)) {
     throw new OptionsError(`socketMode must be a file mode between 0 and 0o777 (got ${String(options.socketMode)})`);
   }
+  options.listen.forEach((target, i) => {
+    if (!('unix' in target) || target.allowUids === undefined) return;
+    const uids: unknown = target.allowUids;
+    // An empty list lists nobody, yet the native listener reads it as "no check": refuse it rather than fail open.
+    if (!Array.isArray(uids) || uids.length === 0) {
+      throw new OptionsError(`listen[${i}].allowUids must list at least one uid (omit it to accept every uid)`);
+    }
+    for (const uid of uids) {
+      if (!Number.isInteger(uid) || uid < 0 || uid > 0xfffffffe) {
+        throw new OptionsError(`listen[${i}].allowUids: ${String(uid)} is not a uid`);
+      }
+    }
+  });
 }
 
 /** The listen targets with the server-wide `socketMode` and `proxyProtocol` applied. */

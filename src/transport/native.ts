@@ -5,7 +5,7 @@ import { ListenError, NativeUnavailableError, OptionsError } from '../errors.js'
 import { loadAddon, Rec, type NativeAddon, type NativePoller } from './addon.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
 import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, UnixListen } from './types.js';
-import { prepareUnixPath, removeSocketFile } from './unixPath.js';
+import { prepareUnixPath, removeSocketFile, type PathLock } from './unixPath.js';
 
 const errnoNames: string[] = [];
 for (const [name, value] of Object.entries(osConstants.errno)) errnoNames[value] ??= name;
@@ -65,6 +65,8 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   private readonly byNativeId: ListenerInfo[] = [];
   private readonly nativeIds: number[] = [];
   private readonly socketFiles: string[] = [];
+  /** Locks on our socket paths, held while we listen on them. */
+  private readonly locks: PathLock[] = [];
   private destroyed = false;
   private readonly stage: Uint8Array;
   private readonly stageRecords: Int32Array;
@@ -74,7 +76,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   private readonly flushStagedNow = (): void => this.flushStaged();
 
   constructor(addon: NativeAddon, options: ListenOptions) {
-    super(options.writeHighWaterBytes ?? 1 << 20);
+    super(options.writeHighWaterBytes ?? 1 << 20, options.maxUnsentBytes);
     this.poller = new addon.Poller((count) => this.onBatch(count), {
       readBufferBytes: options.readBufferBytes ?? 1 << 20,
       maxConnections: options.maxConnections ?? 10000,
@@ -164,7 +166,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     const path = resolvePath(target.unix);
     const mode = target.mode ?? 0o600;
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new OptionsError(`bad socket mode ${mode}`);
-    await prepareUnixPath(path);
+    this.locks.push(await prepareUnixPath(path));
     let id: number;
     try {
       id = this.poller.listenUnix(path, mode, target.backlog ?? 1024, target.allowUids ?? null);
@@ -289,6 +291,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     if (this.destroyed) return;
     for (const id of this.nativeIds.splice(0)) this.poller.closeListener(id);
     await Promise.all(this.socketFiles.splice(0).map((path) => removeSocketFile(path)));
+    for (const lock of this.locks.splice(0)) lock.release();
   }
 
   async close(): Promise<void> {

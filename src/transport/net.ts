@@ -18,7 +18,7 @@ import type {
   TransportServer,
   UnixListen,
 } from './types.js';
-import { errnoOf, prepareUnixPath, removeSocketFile, withUmask } from './unixPath.js';
+import { errnoOf, prepareUnixPath, removeSocketFile, withUmask, type PathLock } from './unixPath.js';
 
 /** Default of `ListenOptions.maxConnections`. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -101,6 +101,8 @@ class NetTransport extends BaseTransport<TransportConnection> {
   readonly io = netIo;
   readonly listeners: ListenerInfo[] = [];
   private readonly bound: Bound[] = [];
+  /** Locks on our socket paths, held while we listen on them. */
+  private readonly locks: PathLock[] = [];
   private stopping: Promise<void> | undefined = undefined;
   private closing: Promise<void> | undefined = undefined;
   private whenEmpty: (() => void) | undefined = undefined;
@@ -108,8 +110,9 @@ class NetTransport extends BaseTransport<TransportConnection> {
   constructor(
     private readonly maxConnections: number,
     writeHighWaterBytes: number,
+    maxUnsentBytes?: number,
   ) {
-    super(writeHighWaterBytes);
+    super(writeHighWaterBytes, maxUnsentBytes);
   }
 
   /** Binds one target; on failure nothing of this target is left listening. */
@@ -124,7 +127,8 @@ class NetTransport extends BaseTransport<TransportConnection> {
       const path = target.unix;
       const mode = target.mode ?? DEFAULT_UNIX_MODE;
       const name = `unix:${path}`;
-      await prepareUnixPath(path);
+      const lock = await prepareUnixPath(path);
+      this.locks.push(lock);
       // listen() binds synchronously in this process, so the umask covers the bind.
       await whenListening(server, name, () =>
         withUmask(mode, () => server.listen({ path, backlog: target.backlog })),
@@ -240,6 +244,7 @@ class NetTransport extends BaseTransport<TransportConnection> {
     await Promise.all(
       this.bound.map(({ info, ino }) => (info.kind === 'unix' ? removeSocketFile(info.address, ino) : undefined)),
     );
+    for (const lock of this.locks.splice(0)) lock.release();
   }
 
   private async closeAll(): Promise<void> {
@@ -343,6 +348,7 @@ export async function listenNet(options: ListenOptions): Promise<TransportServer
   const transport = new NetTransport(
     options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     options.writeHighWaterBytes ?? DEFAULT_WRITE_HIGH_WATER_BYTES,
+    options.maxUnsentBytes,
   );
   try {
     for (const [index, target] of options.listen.entries()) await transport.open(target, index);

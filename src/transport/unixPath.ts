@@ -4,8 +4,10 @@
  * a stale socket is taken over, and the file has its mode from the moment it exists.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { lstat, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { AddressInUseError, ListenError, NotASocketError } from '../errors.js';
 
 /** How long a probe connection may take before the path counts as in use. */
@@ -32,10 +34,60 @@ type Probe = 'live' | 'stale' | { readonly errno: string; readonly message: stri
  * withUmask(0o600, () => server.listen('/run/app.sock'));
  * ```
  */
-export async function prepareUnixPath(path: string): Promise<void> {
+/** Held from before a socket path is checked until its listener closes. */
+export interface PathLock {
+  release(): void;
+}
+
+const NO_LOCK: PathLock = { release() {} };
+
+/**
+ * Makes "probe, remove if stale, bind" atomic between ringwire processes. On Linux
+ * the lock is an abstract-namespace socket named after the path: binding it is
+ * atomic, and the kernel frees it when its process dies, even by SIGKILL, so no
+ * stale lock file can be left. Elsewhere (no abstract namespace) nothing is locked
+ * and the probe alone decides, with the small race that implies.
+ */
+async function lockPath(path: string): Promise<PathLock> {
+  if (process.platform !== 'linux') return NO_LOCK;
+  const name = `\0ringwire-lock:${createHash('sha256').update(resolvePath(path)).digest('hex')}`;
+  const server: Server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(name, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if (errnoOf(error) === 'EADDRINUSE') throw new AddressInUseError(path);
+    return NO_LOCK; // the lock is a refinement: where it cannot be had, the probe still decides
+  }
+  server.unref();
+  return { release: () => void server.close() };
+}
+
+/**
+ * Checks a Unix socket path before binding it (PROTOCOL.md 4): nothing there, or a
+ * stale socket (removed), may be bound; a live server or a non-socket is an error.
+ * Returns a lock to release when the listener closes.
+ */
+export async function prepareUnixPath(path: string): Promise<PathLock> {
   if (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES) {
     throw new ListenError(`unix:${path}`, 'ENAMETOOLONG', `socket paths are limited to ${MAX_UNIX_PATH_BYTES} bytes`);
   }
+  const lock = await lockPath(path);
+  try {
+    await checkPath(path);
+    return lock;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function checkPath(path: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = (await lstat(path)).isSocket();
