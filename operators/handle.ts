@@ -6,6 +6,7 @@ import {
   type SchedulerLike,
   type Subscriber,
   type Subscription,
+  takeWhile,
 } from 'rxjs';
 import { ErrorCode, OptionsError, RpcError } from '../src/errors.js';
 import type { CancelRecord, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/records.js';
@@ -21,7 +22,26 @@ export interface HandleOptions {
   readonly disconnects?: Observable<Connection>;
   /** Where handlers are called: synchronously by default; e.g. `asapScheduler` to let a whole read batch decode first. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * JSON-RPC answers a stream with ONE array of all its values, held until the stream
+   * ends: past this many values the stream is cancelled and the request answered
+   * -32603, so that one request cannot exhaust the server's memory. Default 100,000.
+   */
+  readonly maxCollectedItems?: number;
+  /**
+   * MCP1 streams: when a stream item finds more than this many bytes still unsent to
+   * its client (`connection.writableLength`), the client is not keeping up; the stream
+   * is cancelled and answered -32603 instead of buffered for without bound.
+   * Default Infinity (the server passes `limits.maxOutputBytes`).
+   */
+  readonly maxStreamBacklogBytes?: number;
 }
+
+/** The error of a stream whose client stopped reading it. */
+const STREAM_BACKLOG = Object.freeze({ code: ErrorCode.InternalError, message: 'Internal error', data: 'stream cancelled: the client is not reading it' });
+
+/** The error of a JSON-RPC stream cut off at maxCollectedItems. */
+const STREAM_TOO_LONG = Object.freeze({ code: ErrorCode.InternalError, message: 'Internal error', data: 'stream too long to answer as one array' });
 
 /**
  * Runs each routed request's handler and answers it with exactly one `final`
@@ -69,7 +89,7 @@ export function handle(options: HandleOptions = {}): OperatorFunction<PipelineRe
   if (!(concurrency >= 1)) throw new OptionsError(`handle(): concurrency must be at least 1, got ${concurrency}`);
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
-      const dispatcher = new Dispatcher(subscriber, concurrency, options.scheduler);
+      const dispatcher = new Dispatcher(subscriber, concurrency, options.scheduler, options.maxCollectedItems ?? 100_000, options.maxStreamBacklogBytes ?? Infinity);
       const disconnects = options.disconnects?.subscribe({
         next: (connection) => dispatcher.drop(connection),
         error: (err: unknown) => subscriber.error(err),
@@ -100,6 +120,8 @@ class Dispatcher {
     private readonly out: Subscriber<PipelineRecord>,
     private readonly concurrency: number,
     private readonly scheduler: SchedulerLike | undefined,
+    private readonly maxCollectedItems: number,
+    private readonly maxStreamBacklogBytes: number,
   ) {}
 
   onRecord(record: PipelineRecord): void {
@@ -217,11 +239,24 @@ class Dispatcher {
     const perItem = record.protocol === 'mcp1' && !record.notification;
     let subscription: Subscription;
     try {
-      subscription = values.subscribe({
+      // takeWhile closes the producer's subscriber once the call is over, which also
+      // stops a synchronous producer: its Subscription does not exist until it returns.
+      subscription = values.pipe(takeWhile(() => !call.done)).subscribe({
         next: (value) => {
           if (call.done || record.notification) return;
-          if (perItem) this.out.next(reply(record, 'item', value, undefined, false));
-          else (call.items ??= []).push(value);
+          if (perItem) {
+            if (record.connection.writableLength > this.maxStreamBacklogBytes) {
+              this.finish(call, reply(record, 'error', undefined, STREAM_BACKLOG));
+              call.abort(undefined);
+              return;
+            }
+            this.out.next(reply(record, 'item', value, undefined, false));
+          }
+          else if ((call.items ??= []).push(value) > this.maxCollectedItems) {
+            // finish() unsubscribes the stream (it runs on: retire marks the call done).
+            this.finish(call, reply(record, 'error', undefined, STREAM_TOO_LONG));
+            call.abort(undefined);
+          }
         },
         error: (err: unknown) => this.fail(call, err),
         complete: () => this.finish(call, reply(record, 'result', perItem ? undefined : (call.items ?? []), undefined)),

@@ -19,6 +19,8 @@ export interface ServeConfig {
   readonly proxyProtocol: boolean;
   readonly statsEverySeconds?: number;
   readonly exposeStats: boolean;
+  /** `--allow-uid`: the uids the Unix listeners accept (SO_PEERCRED); undefined: every uid. */
+  readonly allowUids?: number[];
 }
 
 /** The listeners `ringwire serve` opens when given neither --unix nor --tcp. */
@@ -38,15 +40,22 @@ export function parseServeArgs(argv: string[]): ServeConfig {
     'proxy-protocol': { type: 'boolean' },
     'stats-every': { type: 'string' },
     'expose-stats': { type: 'boolean' },
+    'allow-uid': { type: 'string', multiple: true },
   });
   const proxyProtocol = values['proxy-protocol'] ?? false;
-  const unix = (values.unix ?? []).map((path): ListenTarget => ({ unix: resolve(path) }));
+  const allowUids = values['allow-uid']?.map(uid);
+  const unixTarget = (path: string): ListenTarget => (allowUids ? { unix: resolve(path), allowUids } : { unix: resolve(path) });
+  const unix = (values.unix ?? []).map(unixTarget);
   const tcp = (values.tcp ?? []).map((text): ListenTarget => ({ ...tcpTarget(text) }));
   const transport = values.transport ?? 'auto';
   if (transport !== 'native' && transport !== 'net' && transport !== 'auto') {
     throw new UsageError(`--transport must be native or net (got ${transport})`);
   }
-  const listen = unix.length + tcp.length > 0 ? [...unix, ...tcp] : DEFAULT_LISTEN.map((t) => ('unix' in t ? { unix: resolve(t.unix) } : t));
+  const listen = unix.length + tcp.length > 0 ? [...unix, ...tcp] : DEFAULT_LISTEN.map((t) => ('unix' in t ? unixTarget(t.unix) : t));
+  // A uid check exists only on Unix sockets: on TCP alone the flag would protect nothing.
+  if (allowUids && !listen.some((t) => 'unix' in t)) {
+    throw new UsageError('--allow-uid applies to Unix sockets only; give a --unix listener');
+  }
   return {
     listen,
     handlersModule: values.handlers,
@@ -58,6 +67,7 @@ export function parseServeArgs(argv: string[]): ServeConfig {
     proxyProtocol,
     statsEverySeconds: values['stats-every'] === undefined ? undefined : seconds(values['stats-every']),
     exposeStats: values['expose-stats'] ?? false,
+    allowUids,
   };
 }
 
@@ -84,8 +94,10 @@ function parse<O extends Options>(argv: string[], options: O, allowPositionals =
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (error) {
-    // node:util's messages are good; drop its advice about '--' which does not apply here.
-    throw new UsageError(String((error as Error).message).split('. To specify')[0]!);
+    // node:util's messages are good; drop its advice about '--', which does not apply
+    // here, and keep them on one line (an ambiguous `--flag -1` gets two sentences).
+    const message = String((error as Error).message).split(/\.\s+To specify/)[0]!;
+    throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
   }
 }
 
@@ -101,6 +113,13 @@ function tcpTarget(text: string): { host: string; port: number } {
 function count(flag: string, text: string, min: number): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} expects an integer of at least ${min} (got ${text})`);
+  return n;
+}
+
+/** A uid for `--allow-uid`: 0 to 2^32 - 2 ((uid_t) -1 means "no uid" to the kernel). */
+function uid(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n <= 0xfffffffe)) throw new UsageError(`--allow-uid expects a numeric uid such as 1000 (got ${text})`);
   return n;
 }
 

@@ -15,6 +15,8 @@ serve options:
   --max-connections N     default 10000
   --max-message-bytes N   default 1048576
   --socket-mode OCTAL     Unix socket file mode, default 600
+  --allow-uid UID         Unix sockets accept only peers of this uid, checked
+                          before a byte is read (repeatable; native transport)
   --proxy-protocol        every listener expects a PROXY protocol header
   --stats-every S         print a one-line summary every S seconds
   --expose-stats          answer the rpc.stats method

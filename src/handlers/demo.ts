@@ -59,11 +59,14 @@ export function fail(): never {
   throw new Error('fail: this handler always fails');
 }
 
+/** The demo is for trying a server, not for loading it: a stream is at most this long. */
+const MAX_DEMO_STREAM = 1_000_000;
+
 /** The values 0 .. n-1 as a stream: MCP1 stream items; an array in JSON-RPC. */
 export function stream(params: unknown): Observable<number> {
   const n = Array.isArray(params) ? params[0] : undefined;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-    throw new RpcError(ErrorCode.InvalidParams, 'Invalid params', 'expected [n], n a non-negative integer');
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_DEMO_STREAM) {
+    throw new RpcError(ErrorCode.InvalidParams, 'Invalid params', `expected [n], n an integer from 0 to ${MAX_DEMO_STREAM}`);
   }
   return new Observable<number>((subscriber) => {
     for (let i = 0; i < n && !subscriber.closed; i++) subscriber.next(i);

@@ -61,7 +61,6 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
       transport: options.transport ?? 'auto',
       maxConnections: limits.maxConnections,
       writeHighWaterBytes: limits.writeHighWaterBytes,
-      maxUnsentBytes: limits.maxOutputBytes,
     });
   } catch (error) {
     await pool?.close();

@@ -46,7 +46,7 @@ export function defaultStages(input: DefaultStagesInput): PipelineStages {
   const framing = { maxMessageBytes: limits.maxMessageBytes, messageTimeoutMs: limits.messageTimeoutMs, scheduler };
   const handling = pipe(
     route(input.handlers),
-    handle({ concurrency: input.concurrency ?? Infinity, disconnects: input.disconnects }),
+    handle({ concurrency: input.concurrency ?? Infinity, disconnects: input.disconnects, maxStreamBacklogBytes: limits.maxOutputBytes }),
   );
   const stages: PipelineStages = [
     { name: 'detectProtocol', operator: detectProtocol({ timeoutMs: limits.detectTimeoutMs, scheduler }) },

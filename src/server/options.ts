@@ -18,7 +18,11 @@ export interface Limits {
   readonly maxInFlight: number;
   /** Unsent output per connection before it stops being read. Default 1 MiB. */
   readonly writeHighWaterBytes: number;
-  /** Unsent bytes past which a connection that stopped reading is closed (16 x writeHighWaterBytes). */
+  /**
+   * Unsent bytes past which a streaming handler's client counts as not reading: the
+   * stream is cancelled and answered -32603 (16 x writeHighWaterBytes). Pausing reads
+   * bounds answers to requests (maxInFlight), not output that needs no input.
+   */
   readonly maxOutputBytes: number;
   /** How long `close()` waits for in-flight requests. Default 10000. */
   readonly drainTimeoutMs: number;

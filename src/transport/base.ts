@@ -70,14 +70,6 @@ export class TransportConnection implements Connection {
     const unsent = transport.io.write(this, bytes);
     transport.bytesOut += bytes.length;
     if (unsent > transport.writeHighWaterBytes) {
-      // Pausing reads does not stop output that needs no input (a streaming handler):
-      // a peer already behind by the high-water mark that falls behind by the hard
-      // limit too is not reading at all, and is closed rather than buffered for.
-      if (unsent > transport.maxUnsentBytes && unsent - bytes.length > transport.writeHighWaterBytes) {
-        transport.overflowed++;
-        this.close();
-        return false;
-      }
       this.pause(PauseReason.Write);
       return false;
     }
@@ -151,16 +143,7 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
   private readonly lingering: Array<{ conn: C; deadline: number }> = [];
   private lingerTimer: NodeJS.Timeout | undefined = undefined;
 
-  /** Unsent bytes past which a connection already over the high-water mark is closed. */
-  readonly maxUnsentBytes: number;
-  /** Connections closed for passing maxUnsentBytes. */
-  overflowed = 0;
-
-  constructor(
-    readonly writeHighWaterBytes: number,
-    maxUnsentBytes?: number,
-  ) {
-    this.maxUnsentBytes = maxUnsentBytes ?? 16 * writeHighWaterBytes;
+  constructor(readonly writeHighWaterBytes: number) {
     this.slices$ = new Observable<Slice>((subscriber) => {
       const subscription = this.subject.subscribe(subscriber);
       this.setActive(true);
@@ -179,7 +162,6 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
       open: this.connections.size,
       accepted: this.accepted,
       rejected: this.rejected,
-      overflowed: this.overflowed,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
     };

@@ -76,7 +76,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   private readonly flushStagedNow = (): void => this.flushStaged();
 
   constructor(addon: NativeAddon, options: ListenOptions) {
-    super(options.writeHighWaterBytes ?? 1 << 20, options.maxUnsentBytes);
+    super(options.writeHighWaterBytes ?? 1 << 20);
     this.poller = new addon.Poller((count) => this.onBatch(count), {
       readBufferBytes: options.readBufferBytes ?? 1 << 20,
       maxConnections: options.maxConnections ?? 10000,
@@ -166,6 +166,10 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     const path = resolvePath(target.unix);
     const mode = target.mode ?? 0o600;
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new OptionsError(`bad socket mode ${mode}`);
+    // The addon reads an empty list as "no check": refuse it rather than fail open.
+    if (target.allowUids !== undefined && target.allowUids.length === 0) {
+      throw new OptionsError('allowUids must list at least one uid (omit it to accept every uid)');
+    }
     this.locks.push(await prepareUnixPath(path));
     let id: number;
     try {

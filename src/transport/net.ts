@@ -110,9 +110,8 @@ class NetTransport extends BaseTransport<TransportConnection> {
   constructor(
     private readonly maxConnections: number,
     writeHighWaterBytes: number,
-    maxUnsentBytes?: number,
   ) {
-    super(writeHighWaterBytes, maxUnsentBytes);
+    super(writeHighWaterBytes);
   }
 
   /** Binds one target; on failure nothing of this target is left listening. */
@@ -348,7 +347,6 @@ export async function listenNet(options: ListenOptions): Promise<TransportServer
   const transport = new NetTransport(
     options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     options.writeHighWaterBytes ?? DEFAULT_WRITE_HIGH_WATER_BYTES,
-    options.maxUnsentBytes,
   );
   try {
     for (const [index, target] of options.listen.entries()) await transport.open(target, index);

@@ -114,8 +114,6 @@ export interface TransportStats {
   readonly accepted: number;
   /** Connections accepted and closed at once (maxConnections, allowUids). */
   readonly rejected: number;
-  /** Connections closed because their peer stopped reading (see `maxUnsentBytes`). */
-  readonly overflowed: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
 }
@@ -196,13 +194,6 @@ export interface ListenOptions {
   readonly maxConnections?: number;
   /** Unsent bytes per connection over which reading pauses. Default 1 MiB. */
   readonly writeHighWaterBytes?: number;
-  /**
-   * A connection already over `writeHighWaterBytes` whose unsent output then passes
-   * this is closed: its peer is not reading, and pausing its input cannot stop output
-   * that needs none (a streaming handler). Default 16 x writeHighWaterBytes. A single
-   * large write to a connection that has drained is always accepted.
-   */
-  readonly maxUnsentBytes?: number;
   /** Native: size of the shared read buffer one loop turn reads into. Default 1 MiB. */
   readonly readBufferBytes?: number;
 }
