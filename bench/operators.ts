@@ -253,3 +253,45 @@ for (const size of [64, 4096]) {
     'naive Buffer.concat([header, pack])': () => void Buffer.concat([Buffer.alloc(16), packr.pack(result)]),
   });
 }
+
+// Added rows (after every original group, so those run exactly as before).
+
+// Detection when the first read does not decide: the held-back bytes, their copy
+// into the deciding read, and the deadline that waits for them.
+{
+  const conns = Array.from({ length: 4096 }, () => new TestConnection());
+  const first = enc.encode('MC');
+  const rest = mcp1Frame(64).subarray(2, 18);
+  const p = pipeline(detectProtocol({ timeoutMs: 60_000 }));
+  const none = pipeline(identity);
+  let i = 0;
+  group('detectProtocol: opening split over two reads (MC | P1…)', 'ns/conn', 1, {
+    'detectProtocol mcp1, split': () => {
+      const connection = conns[i++ & 4095]!;
+      p.push({ type: 'open', connection });
+      p.push({ type: 'data', connection, bytes: first });
+      p.push({ type: 'data', connection, bytes: rest });
+      p.push({ type: 'end', connection });
+    },
+    'baseline: identity operator, same records': () => {
+      const connection = conns[i++ & 4095]!;
+      none.push({ type: 'open', connection });
+      none.push({ type: 'data', connection, bytes: first });
+      none.push({ type: 'data', connection, bytes: rest });
+      none.push({ type: 'end', connection });
+    },
+  });
+}
+
+// A string id makes a small reply just over 64 bytes: past V8's limit for typed
+// arrays kept on its heap, so each output would get an ArrayBuffer of its own.
+{
+  const conn = new TestConnection();
+  const result = 'x'.repeat(24);
+  const je = pipeline(encodeJsonRpc());
+  const jr: ReplyRecord = { type: 'reply', connection: conn, protocol: 'jsonrpc', id: 'req-7f3a', kind: 'result', result, final: true };
+  group('encode: 70-byte response, string id', 'msgs/s', 1, {
+    'ringwire encodeJsonRpc': () => je.push(jr),
+    'naive Buffer.from(JSON.stringify+\\n)': () => void Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 'req-7f3a', result }) + '\n'),
+  });
+}

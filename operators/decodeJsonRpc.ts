@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '../src/records.js';
-import { isJsonObject, isRpcId, isStructured, own } from './codec/jsonrpc.js';
+import { isRpcId, isStructured } from './codec/jsonrpc.js';
 import { decodeUtf8 } from './codec/utf8.js';
 import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from './codec/wire.js';
 
@@ -91,6 +91,10 @@ function decodeFrame(frame: FrameRecord, cancelMethod: string | null, out: Subsc
   for (const member of value) decodeMessage(frame, member, batch, cancelMethod, out);
 }
 
+// Captured once: members are read only when they are the message's own (never from a
+// polluted Object.prototype), at one check per member.
+const hasOwn = Object.prototype.hasOwnProperty;
+
 function decodeMessage(
   frame: FrameRecord,
   message: unknown,
@@ -98,20 +102,23 @@ function decodeMessage(
   cancelMethod: string | null,
   out: Subscriber<PipelineRecord>,
 ): void {
-  if (!isJsonObject(message)) {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     out.next(errorReply(frame, null, INVALID_REQUEST, batch));
     return;
   }
-  const hasId = Object.hasOwn(message, 'id');
-  const id = own(message, 'id');
+  const m = message as Record<string, unknown>;
+  const hasId = hasOwn.call(m, 'id');
+  const id = hasId ? m.id : undefined;
   const idValid = !hasId || isRpcId(id);
-  const method = own(message, 'method');
-  const params = own(message, 'params');
+  const method = hasOwn.call(m, 'method') ? m.method : undefined;
+  const hasParams = hasOwn.call(m, 'params');
+  const params = hasParams ? m.params : undefined;
   if (
-    own(message, 'jsonrpc') !== JSONRPC_VERSION ||
+    !hasOwn.call(m, 'jsonrpc') ||
+    m.jsonrpc !== JSONRPC_VERSION ||
     typeof method !== 'string' ||
     !idValid ||
-    (Object.hasOwn(message, 'params') && !isStructured(params))
+    (hasParams && !isStructured(params))
   ) {
     // An invalid message is answered even without an id: the specification's own
     // examples answer `{"foo": "boo"}` and `[1]` with id null.
@@ -119,7 +126,7 @@ function decodeMessage(
     return;
   }
   if (!hasId && method === cancelMethod && frame.protocol === 'lsp' && isStructured(params)) {
-    const target = own(params as object, 'id');
+    const target = hasOwn.call(params, 'id') ? (params as Record<string, unknown>).id : undefined;
     if (typeof target === 'string' || typeof target === 'number') {
       out.next({ type: 'cancel', connection: frame.connection, protocol: frame.protocol, id: target });
       // The cancel notification is still a batch member: account for it, writing nothing.

@@ -2,7 +2,7 @@ import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike }
 import type { DataRecord, PipelineRecord, Protocol } from '../src/records.js';
 import type { Connection } from '../src/transport/types.js';
 import { classify, DETECT_BYTES, NEED_MORE, UNKNOWN } from './internal/classify.js';
-import { DeadlineQueue, type Deadline } from './internal/deadlines.js';
+import { DeadlineRing } from './internal/deadlines.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 
 /** Options of {@link detectProtocol}. */
@@ -13,16 +13,21 @@ export interface DetectProtocolOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-/** A connection whose first bytes have not decided yet. */
+/** A connection whose first read did not decide: the bytes so far, copied (reads are views). */
 interface Pending {
-  /** The few undecided bytes seen so far (at most 16), copied: slices are views. */
-  buf: Uint8Array | undefined;
+  /** At most 16 bytes; allocated only for a connection whose first read is undecided. */
+  readonly buf: Uint8Array;
   len: number;
-  deadline: Deadline<Connection> | undefined;
+  /** Its detection deadline's token. */
+  readonly token: number;
 }
 
-/** Per connection: decided protocol, still pending, or `null` = rejected (data dropped until `end`). */
-type Slot = Protocol | Pending | null;
+/**
+ * Per connection: the decided protocol; a deadline token (a number) while it has
+ * opened and sent nothing; `Pending` while its bytes so far are undecided; `null`
+ * once rejected (data dropped until `end`). No allocation until a read is undecided.
+ */
+type Slot = Protocol | number | Pending | null;
 
 const UNRECOGNIZED = Object.freeze({ code: -32700, message: 'Unrecognized protocol' });
 
@@ -60,17 +65,13 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
       const slots = new Map<Connection, Slot>();
-      const deadlines = new DeadlineQueue<Connection>(scheduler, timeoutMs, (connection) => {
+      const deadlines = new DeadlineRing<Connection>(scheduler, timeoutMs, (connection, token) => {
+        // Still the same undecided life that registered this deadline? (An ended one is absent.)
+        const slot = slots.get(connection);
+        if (slot !== token && (slot == null || typeof slot !== 'object' || slot.token !== token)) return;
         slots.set(connection, null);
         subscriber.next(violation(connection, 'detect-timeout'));
       });
-
-      const startPending = (connection: Connection): Pending => {
-        const pending: Pending = { buf: undefined, len: 0, deadline: undefined };
-        slots.set(connection, pending);
-        pending.deadline = deadlines.add(connection);
-        return pending;
-      };
 
       const onData = (record: DataRecord): void => {
         const { connection, bytes } = record;
@@ -85,24 +86,31 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
           return;
         }
         let decision: ReturnType<typeof classify>;
-        const had = slot === undefined ? 0 : slot.len;
-        if (had === 0) {
-          decision = classify(bytes, bytes.length < DETECT_BYTES ? bytes.length : DETECT_BYTES);
+        let token: number;
+        if (typeof slot === 'object') {
+          const had = slot.len;
+          const take = DETECT_BYTES - had < bytes.length ? DETECT_BYTES - had : bytes.length;
+          copySmall(bytes, 0, slot.buf, had, take);
+          decision = classify(slot.buf, had + take);
+          if (decision === NEED_MORE) {
+            // Only reached with fewer than 16 bytes in all, so they fit the buffer.
+            slot.len = had + take;
+            return;
+          }
+          token = slot.token;
         } else {
-          const pending = slot!;
-          const take = Math.min(DETECT_BYTES - had, bytes.length);
-          pending.buf!.set(bytes.subarray(0, take), had);
-          decision = classify(pending.buf!, had + take);
+          decision = classify(bytes, bytes.length < DETECT_BYTES ? bytes.length : DETECT_BYTES);
+          // The first bytes of a connection whose `open` was not seen start its clock.
+          token = slot === undefined ? -1 : slot;
+          if (decision === NEED_MORE) {
+            const buf = new Uint8Array(DETECT_BYTES);
+            copySmall(bytes, 0, buf, 0, bytes.length);
+            if (slot === undefined) token = deadlines.add(connection);
+            slots.set(connection, { buf, len: bytes.length, token });
+            return;
+          }
         }
-        if (decision === NEED_MORE) {
-          // Only reached with fewer than 16 bytes in all, so they fit the buffer.
-          const pending = slot ?? startPending(connection);
-          pending.buf ??= new Uint8Array(DETECT_BYTES);
-          if (had === 0) pending.buf.set(bytes);
-          pending.len = had + bytes.length;
-          return;
-        }
-        if (slot !== undefined) deadlines.cancel(slot.deadline);
+        deadlines.clear(token);
         if (decision === UNKNOWN) {
           slots.set(connection, null);
           subscriber.next(violation(connection, 'unknown-protocol', undefined, UNRECOGNIZED));
@@ -110,10 +118,10 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
         }
         slots.set(connection, decision);
         let out = bytes;
-        if (had > 0) {
-          out = new Uint8Array(had + bytes.length);
-          out.set(slot!.buf!.subarray(0, had));
-          out.set(bytes, had);
+        if (typeof slot === 'object') {
+          out = new Uint8Array(slot.len + bytes.length);
+          copySmall(slot.buf, 0, out, 0, slot.len);
+          out.set(bytes, slot.len);
         }
         subscriber.next({ type: 'data', connection, bytes: out, protocol: decision });
       };
@@ -123,10 +131,10 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
           try {
             if (record.type === 'data') return onData(record);
             if (record.type === 'open') {
-              if (!slots.has(record.connection)) startPending(record.connection);
+              const connection = record.connection;
+              if (!slots.has(connection)) slots.set(connection, deadlines.add(connection));
             } else if (record.type === 'end') {
-              const slot = slots.get(record.connection);
-              if (slot !== undefined && slot !== null && typeof slot !== 'string') deadlines.cancel(slot.deadline);
+              // An undecided connection's deadline stays queued: expiry finds it gone and skips it.
               slots.delete(record.connection);
             }
             subscriber.next(record);
@@ -143,4 +151,13 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
         slots.clear();
       };
     });
+}
+
+/**
+ * Copies at most 16 bytes. A loop, not `set(subarray())`: the held-back buffer is
+ * small enough for V8 to keep on its heap, and a view of it (`subarray`) would move
+ * it off-heap, an allocation that costs more than all of detection.
+ */
+function copySmall(from: Uint8Array, at: number, to: Uint8Array, offset: number, count: number): void {
+  for (let i = 0; i < count; i++) to[offset + i] = from[at + i]!;
 }

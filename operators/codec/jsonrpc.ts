@@ -36,7 +36,7 @@ export function isRpcId(value: unknown): value is RpcId {
  * serialized (BigInt, a cycle, a throwing toJSON).
  */
 export function responseJson(id: RpcId, result: unknown, error: RpcErrorObject | undefined): string {
-  const idJson = JSON.stringify(id) ?? 'null';
+  const idJson = idToJson(id);
   if (error !== undefined) {
     const errorJson = JSON.stringify(
       error.data === undefined
@@ -48,6 +48,15 @@ export function responseJson(id: RpcId, result: unknown, error: RpcErrorObject |
   // JSON.stringify gives undefined (not text) for undefined, functions and symbols.
   const resultJson = JSON.stringify(result) ?? 'null';
   return `{"jsonrpc":"2.0","id":${idJson},"result":${resultJson}}`;
+}
+
+/**
+ * An id as JSON. Numbers (every MCP1 id, most JSON-RPC ones) skip JSON.stringify:
+ * for a finite number its text is exactly String's, and it costs a third as much.
+ */
+function idToJson(id: RpcId): string {
+  if (typeof id === 'number') return Number.isFinite(id) ? String(id) : 'null';
+  return JSON.stringify(id) ?? 'null';
 }
 
 /** {@link responseJson}, or the -32603 response for `id` when the value cannot be serialized. */
