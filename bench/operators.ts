@@ -9,7 +9,7 @@
  */
 import Benchmark from 'benchmark';
 import { Packr } from 'msgpackr';
-import { identity, Subject, type OperatorFunction } from 'rxjs';
+import { identity, Observable, Subject, type OperatorFunction } from 'rxjs';
 import {
   contentLengthFrames,
   decodeJsonRpc,
@@ -212,6 +212,20 @@ console.log(`ringwire bench:operators  node ${process.version}`);
     none.push({ type: 'open', connection });
     none.push({ type: 'data', connection, bytes: firsts.ndjson! });
     none.push({ type: 'end', connection });
+  };
+  // `identity` adds no hop at all; every real operator pays one per record. This one
+  // is written like the operators (new Observable + subscribe) and does nothing else:
+  // detection's own cost is its row minus this one.
+  const passThrough = pipeline((source) => new Observable<PipelineRecord>((subscriber) => source.subscribe({
+    next: (r) => subscriber.next(r),
+    error: (e: unknown) => subscriber.error(e),
+    complete: () => subscriber.complete(),
+  })));
+  cases['baseline: pass-through operator, same records'] = () => {
+    const connection = conns[i++ & 4095]!;
+    passThrough.push({ type: 'open', connection });
+    passThrough.push({ type: 'data', connection, bytes: firsts.ndjson! });
+    passThrough.push({ type: 'end', connection });
   };
   group('detectProtocol: a connection opened, its first bytes decided, closed', 'ns/conn', 1, cases);
 }
