@@ -3,7 +3,7 @@
  * @module
  */
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
-import { isSafeMsgpack } from './msgpackCheck.js';
+import { isSafeMsgpack, sawProto } from './msgpackCheck.js';
 
 const unpackr = new Unpackr({
   // Plain objects for maps; msgpackr renames a `__proto__` key to `__proto_`, so no
@@ -30,7 +30,33 @@ const packr = new Packr({
 /** Decodes one MessagePack value; throws on anything {@link isSafeMsgpack} rejects or msgpackr cannot read. */
 export function decodeMsgpack(bytes: Uint8Array): unknown {
   if (!isSafeMsgpack(bytes)) throw new TypeError('unsafe or malformed MessagePack');
+  // msgpackr renames a `__proto__` key to `__proto_`: safe, but an MCP1 handler would
+  // then see other params than a JSON-RPC one. The rare payload that holds the name
+  // is decoded with maps as Maps and rebuilt the way JSON.parse builds objects.
+  if (sawProto) return plain(mapUnpackr.unpack(bytes));
   return unpackr.unpack(bytes);
+}
+
+/** Same settings as `unpackr`, but maps come back as Maps, keys untouched. */
+const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, copyBuffers: true, int64AsType: 'auto' as 'number' });
+
+/**
+ * Maps to plain objects with own data properties (defineProperty, as JSON.parse's
+ * CreateDataProperty): a `__proto__` key becomes an own property and reaches no
+ * prototype. Depth is bounded by isSafeMsgpack (512).
+ */
+function plain(value: unknown): unknown {
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of value) {
+      Object.defineProperty(out, String(key), { value: plain(v), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = plain(value[i]);
+  }
+  return value;
 }
 
 /**

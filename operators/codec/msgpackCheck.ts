@@ -27,6 +27,7 @@ let stack = new Float64Array(MAX_MSGPACK_DEPTH + 1);
  */
 export function isSafeMsgpack(bytes: Uint8Array, maxDepth: number = MAX_MSGPACK_DEPTH): boolean {
   if (stack.length <= maxDepth) stack = new Float64Array(maxDepth + 1);
+  sawProto = false;
   const end = bytes.length;
   let pos = 0;
   let depth = 0;
@@ -129,6 +130,7 @@ export function isSafeMsgpack(bytes: Uint8Array, maxDepth: number = MAX_MSGPACK_
     }
     if (skip > 0) {
       if (skip > end - pos) return false;
+      if (skip === 9 && bytes[pos] === 0x5f && isProto(bytes, pos)) sawProto = true;
       pos += skip;
     } else if (children > 0) {
       if (children > end - pos || depth >= maxDepth) return false;
@@ -136,6 +138,19 @@ export function isSafeMsgpack(bytes: Uint8Array, maxDepth: number = MAX_MSGPACK_
       left = children;
     }
   }
+}
+
+/**
+ * Set by the last isSafeMsgpack() call: the payload holds the 9 bytes `__proto__`
+ * (as a string, or inside bin data: a false alarm only costs the slower decode).
+ */
+export let sawProto = false;
+
+const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
+
+function isProto(bytes: Uint8Array, at: number): boolean {
+  for (let i = 1; i < 9; i++) if (bytes[at + i] !== PROTO[i]) return false;
+  return true;
 }
 
 function uint16(bytes: Uint8Array, at: number): number {

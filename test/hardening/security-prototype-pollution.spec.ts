@@ -158,17 +158,16 @@ describe.each(matrix())('prototype pollution (%s, %s)', (transport, kind) => {
     expect(seen[1]!.ownKeys).toEqual(['__proto__', 'constructor', 'prototype']);
   });
 
-  // BUG (operators/codec/msgpack.ts, not this helper's to fix): msgpackr renames a
-  // "__proto__" map key to "__proto_", so over MCP1/MessagePack a handler sees a
-  // different request than over JSON-RPC (PROTOCOL.md: "a handler never knows which
-  // protocol carried its request"), and an echo answers with a key the client never
-  // sent. Safe, but not faithful. `it.fails` keeps the suite green while the bug
-  // stands; it turns red once the codec is fixed: then make it a plain `it`.
-  it.fails('MCP1: a "__proto__" key in a MessagePack map reaches the handler as the own key "__proto__", as over JSON', async () => {
+  // msgpackr renames a "__proto__" map key to "__proto_"; the codec decodes payloads
+  // holding that name with maps as Maps and rebuilds them as JSON.parse would, so a
+  // handler sees the same request over MCP1 as over JSON-RPC (PROTOCOL.md: "a
+  // handler never knows which protocol carried its request").
+  it('MCP1: a "__proto__" key in a MessagePack map reaches the handler as the own key "__proto__", as over JSON', async () => {
     const c = await client();
-    const payload = Buffer.concat([Buffer.from([0x82]), pack('method'), pack('echo'), pack('params'), Buffer.from([0x91, 0x81]), pack('__proto__'), pack(1)]);
+    const payload = Buffer.concat([Buffer.from([0x82]), pack('method'), pack('inspect'), pack('params'), Buffer.from([0x81]), pack('__proto__'), pack(1)]);
     await c.send(mcp1Bytes({ type: 1, id: 1, payload }));
     const [answer] = await readFrames(c, 1);
-    expect(Object.keys(answer!.value as object)).toEqual(['__proto__']);
+    expect(answer).toMatchObject({ type: 2, value: 'inspected' });
+    expect(seen[0]).toMatchObject({ ownKeys: ['__proto__'], plainPrototype: true, polluted: undefined });
   });
 });
