@@ -6,7 +6,8 @@
  * generator is bench/loadgen.c (one C thread, epoll); its ceiling is measured against
  * its own trivial echo server in the same run.
  *
- * Env: BENCH_SECONDS (5) per case, BENCH_ROUNDS (1) alternating rounds.
+ * Env: BENCH_SECONDS (5) per case, BENCH_ROUNDS (1) alternating rounds, BENCH_ONLY
+ * (comma-separated contenders, shapes or protocols to keep; default all).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -16,11 +17,19 @@ import { buildLoadgen, Child, envNumber, median, root, runLoad, type LoadResult 
 
 const seconds = envNumber('BENCH_SECONDS', 5);
 const rounds = envNumber('BENCH_ROUNDS', 1);
+/** BENCH_ONLY=a,b keeps the contenders, shapes and protocols named (for quick runs while tuning). */
+const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+const groups = [['256x1', '16x16'], ['jsonrpc', 'mcp1'], ['ringwire-native', 'ringwire-net', 'plain', 'jayson']];
+/** Kept unless BENCH_ONLY names others of its kind and not it. */
+const keep = (name: string): boolean => {
+  const named = (groups.find((g) => g.includes(name)) ?? []).filter((n) => only.includes(n));
+  return named.length === 0 || named.includes(name);
+};
 const shapes = [
   { name: '256x1', conns: 256, inflight: 1 },
   { name: '16x16', conns: 16, inflight: 16 },
-];
-const servers = ['ringwire-native', 'ringwire-net', 'plain', 'jayson'] as const;
+].filter((s) => keep(s.name));
+const servers = (['ringwire-native', 'ringwire-net', 'plain', 'jayson'] as const).filter(keep);
 
 const loadgen = buildLoadgen();
 const dir = mkdtempSync(join(tmpdir(), 'rw-rpc-bench-'));
@@ -47,7 +56,7 @@ try {
     const path = join(dir, `${kind}.sock`);
     children.set(kind, { child: await Child.start(process.execPath, [join(root, 'dist', 'bench', 'rpc-server.js'), kind, path]), path });
   }
-  for (const protocol of ['jsonrpc', 'mcp1'] as const) {
+  for (const protocol of (['jsonrpc', 'mcp1'] as const).filter(keep)) {
     for (const shape of shapes) {
       const samples = new Map<string, LoadResult[]>();
       for (let round = 0; round < rounds; round++) {
@@ -60,8 +69,8 @@ try {
           samples.set(name, [...(samples.get(name) ?? []), r]);
         }
       }
-      const plain = median(samples.get('plain')!.map((r) => r.rps));
-      const plainP99 = median(samples.get('plain')!.map((r) => r.p99_us));
+      const plain = median((samples.get('plain') ?? samples.get('loadgen ceiling')!).map((r) => r.rps));
+      const plainP99 = median((samples.get('plain') ?? samples.get('loadgen ceiling')!).map((r) => r.p99_us));
       console.log(`${protocol}, ${shape.name} (${shape.conns} connections x ${shape.inflight} in flight)`);
       console.log('  contender            req/s    p50 us   p99 us   req/s vs plain   p99 vs plain');
       for (const [name, rs] of samples) {

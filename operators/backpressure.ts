@@ -1,7 +1,11 @@
 import { Observable, Subject, type OperatorFunction } from 'rxjs';
+import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { OptionsError } from '../src/errors.js';
 import type { PipelineRecord } from '../src/records.js';
-import { PauseReason, type Connection } from '../src/transport/types.js';
+import { PauseReason } from '../src/transport/types.js';
+
+/** Where each connection keeps its count of requests in flight. */
+const SLOT = reserveSlot();
 
 /** Options of {@link backpressure}. */
 export interface BackpressureOptions {
@@ -62,7 +66,7 @@ export function backpressure(
   }
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
-      const inFlight = new Map<Connection, number>();
+      const inFlight = new ConnectionMap<number>(SLOT);
       const shared = new Subject<PipelineRecord>();
       const output = inner(shared).subscribe({
         next(record) {

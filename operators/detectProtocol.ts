@@ -3,6 +3,7 @@ import type { DataRecord, PipelineRecord, Protocol } from '../src/records.js';
 import type { Connection } from '../src/transport/types.js';
 import { classify, DETECT_BYTES, NEED_MORE, UNKNOWN } from './internal/classify.js';
 import { DeadlineRing } from './internal/deadlines.js';
+import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 
 /** Options of {@link detectProtocol}. */
@@ -28,6 +29,9 @@ interface Pending {
  * once rejected (data dropped until `end`). No allocation until a read is undecided.
  */
 type Slot = Protocol | number | Pending | null;
+
+/** Where each connection keeps its {@link Slot}. */
+const SLOT = reserveSlot();
 
 const UNRECOGNIZED = Object.freeze({ code: -32700, message: 'Unrecognized protocol' });
 
@@ -64,7 +68,7 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
   const scheduler = options.scheduler ?? asyncScheduler;
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
-      const slots = new Map<Connection, Slot>();
+      const slots = new ConnectionMap<Slot>(SLOT);
       const deadlines = new DeadlineRing<Connection>(scheduler, timeoutMs, (connection, token) => {
         // Still the same undecided life that registered this deadline? (An ended one is absent.)
         const slot = slots.get(connection);

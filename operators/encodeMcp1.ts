@@ -1,9 +1,12 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Connection } from '../src/transport/types.js';
+import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { Mcp1Type, type PipelineRecord, type ReplyRecord, type RpcErrorObject } from '../src/records.js';
 import { packAfter } from './codec/msgpack.js';
 import { encodeAfter } from './codec/utf8.js';
 import { INTERNAL_ERROR, MCP1_FLAG_JSON, MCP1_HEADER_BYTES, writeMcp1Header } from './codec/wire.js';
+
+/** Where each connection keeps the ids of its streams that failed to encode. */
+const SLOT = reserveSlot();
 
 /**
  * Encodes MCP1 replies (`protocol` `'mcp1'`) into frames (PROTOCOL.md 3): a
@@ -43,7 +46,7 @@ export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
       // Per connection, ids whose stream failed to encode: their later replies are dropped.
-      const broken = new Map<Connection, Set<number>>();
+      const broken = new ConnectionMap<Set<number>>(SLOT);
       return source.subscribe({
         next(record) {
           if (record.type === 'reply' && record.protocol === 'mcp1') {
@@ -66,7 +69,7 @@ export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
     });
 }
 
-function encodeReply(reply: ReplyRecord, broken: Map<Connection, Set<number>>): Uint8Array {
+function encodeReply(reply: ReplyRecord, broken: ConnectionMap<Set<number>>): Uint8Array {
   const id = mcp1Id(reply);
   const json = reply.json === true;
   switch (reply.kind) {
@@ -87,7 +90,7 @@ function encodeReply(reply: ReplyRecord, broken: Map<Connection, Set<number>>): 
   }
 }
 
-function isBroken(broken: Map<Connection, Set<number>>, reply: ReplyRecord): boolean {
+function isBroken(broken: ConnectionMap<Set<number>>, reply: ReplyRecord): boolean {
   const ids = broken.get(reply.connection);
   if (ids === undefined || !ids.has(mcp1Id(reply))) return false;
   if (reply.kind === 'result' || reply.kind === 'error') {

@@ -1,9 +1,13 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import type { DataRecord, PipelineRecord } from '../src/records.js';
 import type { Connection, ProxiedAddress } from '../src/transport/types.js';
 import { DeadlineQueue, type Deadline } from './internal/deadlines.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 import { HEADER_BUFFER_BYTES, inspectProxyHeader } from './internal/proxyHeader.js';
+
+/** Where each connection keeps its header in progress. */
+const SLOT = reserveSlot();
 
 /** Options of {@link proxyProtocol}. */
 export interface ProxyProtocolOptions {
@@ -59,7 +63,7 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
       /** Connections mid-header; `null` = rejected. Absent once the header is done. */
-      const states = new Map<Connection, Pending | null>();
+      const states = new ConnectionMap<Pending | null>(SLOT);
       const deadlines = new DeadlineQueue<Connection>(scheduler, timeoutMs, (connection) => {
         states.set(connection, null);
         subscriber.next(violation(connection, 'detect-timeout'));

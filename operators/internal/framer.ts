@@ -3,6 +3,10 @@ import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../.
 import type { Connection } from '../../src/transport/types.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { violation, type ResolvedFraming } from './options.js';
+import { ConnectionMap, reserveSlot } from './slots.js';
+
+/** One slot per framing kind: a connection speaks one protocol, but a user may stack framers. */
+const FRAMER_SLOTS: Readonly<Record<Protocol, number>> = { mcp1: reserveSlot(), jsonrpc: reserveSlot(), lsp: reserveSlot() };
 
 /** What every framer keeps for a connection with a message in progress. */
 export interface PartialState {
@@ -15,7 +19,7 @@ export interface PartialState {
  */
 export class FramerContext<S extends PartialState> {
   /** Connections with a message in progress; `null` = violated, data dropped until `end`. Idle ones are absent. */
-  readonly states = new Map<Connection, S | null>();
+  readonly states: ConnectionMap<S | null>;
   readonly deadlines: DeadlineQueue<Connection>;
   /** The connection whose data is being framed, and whether its `end` arrived meanwhile (re-entrantly). */
   current: Connection | undefined = undefined;
@@ -26,6 +30,7 @@ export class FramerContext<S extends PartialState> {
     readonly protocol: Protocol,
     readonly options: ResolvedFraming,
   ) {
+    this.states = new ConnectionMap<S | null>(FRAMER_SLOTS[protocol]);
     this.deadlines = new DeadlineQueue(options.scheduler, options.messageTimeoutMs, (connection) => {
       if (this.states.get(connection)) this.fail(connection, undefined, 'message-timeout');
     });

@@ -1,8 +1,12 @@
 import { Observable } from 'rxjs';
+import { ConnectionMap, reserveSlot } from '../../operators/internal/slots.js';
 import type { PipelineRecord, Protocol } from '../records.js';
 import { PauseReason, type Connection } from '../transport/types.js';
 import type { Stage } from './stages.js';
 import type { StatsCollector } from './stats.js';
+
+/** Where each connection keeps its {@link ConnState}. */
+const SLOT = reserveSlot();
 
 /** What the server keeps per connection: three plain fields. */
 interface ConnState {
@@ -19,7 +23,7 @@ interface ConnState {
  * from the connection's first decided byte to its close.
  */
 export class ConnectionTracker {
-  private readonly states = new Map<Connection, ConnState>();
+  private readonly states = new ConnectionMap<ConnState>(SLOT);
   private draining = false;
   /** Connections ended by the drain (reading again, input dropped by `gate`). */
   private readonly ending = new WeakSet<Connection>();

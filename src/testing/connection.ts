@@ -1,6 +1,7 @@
 import { EMPTY, type Observable } from 'rxjs';
 import type { Connection, ListenerInfo, PeerInfo, ProxiedAddress } from '../transport/types.js';
 import type { Slice } from '../records.js';
+import { newSlots } from '../transport/slots.js';
 
 /** Options of {@link testConnection}. */
 export interface TestConnectionOptions {
@@ -28,6 +29,7 @@ export class TestConnection implements Connection {
   closed = false;
   inputEnded = false;
   pausedBy = 0;
+  readonly slots: unknown[] = newSlots();
   /** Set once `end()` was called. */
   ended = false;
   /** Every chunk passed to `write()`, copied. */

@@ -1,5 +1,6 @@
 import { Observable, Subject } from 'rxjs';
 import type { Slice, DataRecord } from '../records.js';
+import { newSlots } from './slots.js';
 import {
   PauseReason,
   type Connection,
@@ -43,6 +44,7 @@ export class TransportConnection implements Connection {
   inputEnded = false;
   ending = false;
   pausedBy = 0;
+  readonly slots: unknown[] = newSlots();
   /** This connection's own stream, only while someone subscribes to `slices$`. */
   subject: Subject<Slice> | undefined = undefined;
   private peerInfo: PeerInfo | undefined = undefined;

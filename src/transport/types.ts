@@ -78,6 +78,12 @@ export interface Connection {
   readonly peer: PeerInfo;
   /** Set by `proxyProtocol()` when the listener sits behind a PROXY-protocol balancer. */
   proxied?: ProxiedAddress;
+  /**
+   * Where the operators keep their per-connection state (detected protocol, partial
+   * frame, in-flight count), so the one pipeline finds it without a lookup. Opaque:
+   * create it with `newSlots()`, or leave it out (operators then fall back to a Map).
+   */
+  readonly slots?: unknown[];
   /** True once the connection is fully closed; writes are then dropped. */
   readonly closed: boolean;
   /** True once the peer has finished sending (FIN, reset or close). */
