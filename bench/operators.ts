@@ -59,6 +59,16 @@ function group(name: string, unit: string, perOp: number, cases: Record<string, 
     const ratio = base ? `  ${(r.hz / base).toFixed(2)}x naive` : '';
     console.log(`  ${r.name.padEnd(44)} ${shown.padStart(10)} ${unit}  ±${r.rme.toFixed(1)}%${ratio}`);
   }
+  if (unit === 'ns/conn') {
+    // RxJS's cost of delivering the same records (Subject → subscriber) is not
+    // detection: what detectProtocol itself adds is its row minus a baseline row.
+    const ns = (r: Row): number => 1e9 / (r.hz * r.perOp);
+    const baselines = mine.filter((r) => r.name.startsWith('baseline'));
+    for (const r of mine.filter((x) => x.name.startsWith('detectProtocol'))) {
+      const own = baselines.map((b) => `${(ns(r) - ns(b)).toFixed(0)} over ${b.name.replace('baseline: ', '').replace(', same records', '')}`);
+      console.log(`  = ${r.name} itself: ${own.join(', ')} (ns/conn)`);
+    }
+  }
 }
 
 function fmt(n: number): string {

@@ -1,4 +1,5 @@
 import { Observable, Subject, type OperatorFunction } from 'rxjs';
+import { hop } from './internal/hop.js';
 import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { OptionsError } from '../src/errors.js';
 import type { PipelineRecord } from '../src/records.js';
@@ -68,26 +69,24 @@ export function backpressure(
     new Observable<PipelineRecord>((subscriber) => {
       const inFlight = new ConnectionMap<number>(SLOT);
       const shared = new Subject<PipelineRecord>();
-      const output = inner(shared).subscribe({
-        next(record) {
-          if (record.type === 'reply' && record.final) {
-            const count = inFlight.get(record.connection);
-            // Unknown: its connection's `end` already came, and that forgot it.
-            if (count !== undefined) {
-              if (count <= 1) inFlight.delete(record.connection);
-              else inFlight.set(record.connection, count - 1);
-              if (count - 1 <= lowWater && (record.connection.pausedBy & PauseReason.InFlight) !== 0) {
-                record.connection.resume(PauseReason.InFlight);
-              }
+      const output = hop(inner(shared), subscriber, (record) => {
+        if (record.type === 'reply' && record.final) {
+          const count = inFlight.get(record.connection);
+          // Unknown: its connection's `end` already came, and that forgot it.
+          if (count !== undefined) {
+            if (count <= 1) inFlight.delete(record.connection);
+            else inFlight.set(record.connection, count - 1);
+            if (count - 1 <= lowWater && (record.connection.pausedBy & PauseReason.InFlight) !== 0) {
+              record.connection.resume(PauseReason.InFlight);
             }
           }
-          subscriber.next(record);
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+        }
+        subscriber.next(record);
       });
-      const input = source.subscribe({
-        next(record) {
+      const input = hop(
+        source,
+        subscriber,
+        (record) => {
           if (record.type === 'request') {
             const count = (inFlight.get(record.connection) ?? 0) + 1;
             inFlight.set(record.connection, count);
@@ -100,9 +99,9 @@ export function backpressure(
           }
           shared.next(record);
         },
-        error: (err: unknown) => shared.error(err),
-        complete: () => shared.complete(),
-      });
+        () => shared.complete(),
+        (err) => shared.error(err),
+      );
       return () => {
         input.unsubscribe();
         output.unsubscribe();

@@ -3,6 +3,7 @@ import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '
 import { isRpcId, isStructured } from './codec/jsonrpc.js';
 import { decodeUtf8 } from './codec/utf8.js';
 import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from './codec/wire.js';
+import { hop } from './internal/hop.js';
 
 /** Options of {@link decodeJsonRpc}. */
 export interface DecodeJsonRpcOptions {
@@ -53,16 +54,12 @@ export function decodeJsonRpc(options: DecodeJsonRpcOptions = {}): OperatorFunct
   const cancelMethod = options.cancelMethod === undefined ? '$/cancelRequest' : options.cancelMethod;
   return (source) =>
     new Observable<PipelineRecord>((subscriber) =>
-      source.subscribe({
-        next(record) {
-          if (record.type === 'frame' && (record.protocol === 'jsonrpc' || record.protocol === 'lsp')) {
-            decodeFrame(record, cancelMethod, subscriber);
-          } else {
-            subscriber.next(record);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+      hop(source, subscriber, (record) => {
+        if (record.type === 'frame' && (record.protocol === 'jsonrpc' || record.protocol === 'lsp')) {
+          decodeFrame(record, cancelMethod, subscriber);
+        } else {
+          subscriber.next(record);
+        }
       }),
     );
 }

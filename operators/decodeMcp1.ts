@@ -4,6 +4,7 @@ import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
 import { decodeUtf8 } from './codec/utf8.js';
 import { INVALID_REQUEST, MCP1_FLAG_JSON, PARSE_ERROR } from './codec/wire.js';
+import { hop } from './internal/hop.js';
 
 /**
  * Decodes MCP1 frames (`protocol` `'mcp1'`, with their parsed `header`) into
@@ -43,16 +44,12 @@ import { INVALID_REQUEST, MCP1_FLAG_JSON, PARSE_ERROR } from './codec/wire.js';
 export function decodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
   return (source) =>
     new Observable<PipelineRecord>((subscriber) =>
-      source.subscribe({
-        next(record) {
-          if (record.type === 'frame' && record.protocol === 'mcp1' && record.header !== undefined) {
-            decodeFrame(record, record.header, subscriber);
-          } else {
-            subscriber.next(record);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+      hop(source, subscriber, (record) => {
+        if (record.type === 'frame' && record.protocol === 'mcp1' && record.header !== undefined) {
+          decodeFrame(record, record.header, subscriber);
+        } else {
+          subscriber.next(record);
+        }
       }),
     );
 }

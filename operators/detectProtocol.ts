@@ -5,6 +5,7 @@ import { classify, DETECT_BYTES, NEED_MORE, UNKNOWN } from './internal/classify.
 import { DeadlineRing } from './internal/deadlines.js';
 import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
+import { hop } from './internal/hop.js';
 
 /** Options of {@link detectProtocol}. */
 export interface DetectProtocolOptions {
@@ -130,24 +131,16 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
         subscriber.next({ type: 'data', connection, bytes: out, protocol: decision });
       };
 
-      const subscription = source.subscribe({
-        next(record) {
-          try {
-            if (record.type === 'data') return onData(record);
-            if (record.type === 'open') {
-              const connection = record.connection;
-              if (!slots.has(connection)) slots.set(connection, deadlines.add(connection));
-            } else if (record.type === 'end') {
-              // An undecided connection's deadline stays queued: expiry finds it gone and skips it.
-              slots.delete(record.connection);
-            }
-            subscriber.next(record);
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+      const subscription = hop(source, subscriber, (record) => {
+        if (record.type === 'data') return onData(record);
+        if (record.type === 'open') {
+          const connection = record.connection;
+          if (!slots.has(connection)) slots.set(connection, deadlines.add(connection));
+        } else if (record.type === 'end') {
+          // An undecided connection's deadline stays queued: expiry finds it gone and skips it.
+          slots.delete(record.connection);
+        }
+        subscriber.next(record);
       });
       return () => {
         subscription.unsubscribe();

@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/records.js';
 import { safeResponseJson } from './codec/jsonrpc.js';
 import { encodeContentLength, encodeLine } from './codec/utf8.js';
+import { hop } from './internal/hop.js';
 
 /**
  * Encodes JSON-RPC replies (`protocol` `'jsonrpc'` or `'lsp'`) into the bytes to
@@ -41,19 +42,15 @@ import { encodeContentLength, encodeLine } from './codec/utf8.js';
 export function encodeJsonRpc(): OperatorFunction<PipelineRecord, PipelineRecord> {
   return (source) =>
     new Observable<PipelineRecord>((subscriber) =>
-      source.subscribe({
-        next(record) {
-          if (record.type === 'reply' && record.protocol !== 'mcp1') {
-            const bytes = encodeReply(record);
-            if (bytes !== undefined) subscriber.next({ type: 'out', connection: record.connection, bytes });
-          } else if (record.type === 'violation' && record.protocol !== 'mcp1') {
-            subscriber.next({ type: 'out', connection: record.connection, bytes: encodeViolation(record), close: true });
-          } else {
-            subscriber.next(record);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+      hop(source, subscriber, (record) => {
+        if (record.type === 'reply' && record.protocol !== 'mcp1') {
+          const bytes = encodeReply(record);
+          if (bytes !== undefined) subscriber.next({ type: 'out', connection: record.connection, bytes });
+        } else if (record.type === 'violation' && record.protocol !== 'mcp1') {
+          subscriber.next({ type: 'out', connection: record.connection, bytes: encodeViolation(record), close: true });
+        } else {
+          subscriber.next(record);
+        }
       }),
     );
 }

@@ -4,6 +4,7 @@ import { Mcp1Type, type PipelineRecord, type ReplyRecord, type RpcErrorObject } 
 import { packAfter } from './codec/msgpack.js';
 import { encodeAfter } from './codec/utf8.js';
 import { INTERNAL_ERROR, MCP1_FLAG_JSON, MCP1_HEADER_BYTES, writeMcp1Header } from './codec/wire.js';
+import { hop } from './internal/hop.js';
 
 /** Where each connection keeps the ids of its streams that failed to encode. */
 const SLOT = reserveSlot();
@@ -47,24 +48,20 @@ export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
     new Observable<PipelineRecord>((subscriber) => {
       // Per connection, ids whose stream failed to encode: their later replies are dropped.
       const broken = new ConnectionMap<Set<number>>(SLOT);
-      return source.subscribe({
-        next(record) {
-          if (record.type === 'reply' && record.protocol === 'mcp1') {
-            if (record.silent || isBroken(broken, record)) return;
-            subscriber.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken) });
-          } else if (record.type === 'violation' && record.protocol === 'mcp1') {
-            const bytes =
-              record.error === undefined
-                ? new Uint8Array(0)
-                : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false);
-            subscriber.next({ type: 'out', connection: record.connection, bytes, close: true });
-          } else {
-            if (record.type === 'end') broken.delete(record.connection);
-            subscriber.next(record);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+      return hop(source, subscriber, (record) => {
+        if (record.type === 'reply' && record.protocol === 'mcp1') {
+          if (record.silent || isBroken(broken, record)) return;
+          subscriber.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken) });
+        } else if (record.type === 'violation' && record.protocol === 'mcp1') {
+          const bytes =
+            record.error === undefined
+              ? new Uint8Array(0)
+              : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false);
+          subscriber.next({ type: 'out', connection: record.connection, bytes, close: true });
+        } else {
+          if (record.type === 'end') broken.delete(record.connection);
+          subscriber.next(record);
+        }
       });
     });
 }

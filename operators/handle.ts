@@ -13,6 +13,7 @@ import type { CancelRecord, PipelineRecord, ReplyRecord, RequestRecord, RpcError
 import type { Connection } from '../src/transport/types.js';
 import { Call, Context, InFlight, type Routed } from './codec/calls.js';
 import { INTERNAL_ERROR, REQUEST_CANCELLED } from './codec/wire.js';
+import { hop } from './internal/hop.js';
 
 /** Options of {@link handle}. */
 export interface HandleOptions {
@@ -94,11 +95,7 @@ export function handle(options: HandleOptions = {}): OperatorFunction<PipelineRe
         next: (connection) => dispatcher.drop(connection),
         error: (err: unknown) => subscriber.error(err),
       });
-      const input = source.subscribe({
-        next: (record) => dispatcher.onRecord(record),
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => dispatcher.onComplete(),
-      });
+      const input = hop(source, subscriber, (record) => dispatcher.onRecord(record), () => dispatcher.onComplete());
       return () => {
         input.unsubscribe();
         disconnects?.unsubscribe();

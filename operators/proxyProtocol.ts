@@ -5,6 +5,7 @@ import type { Connection, ProxiedAddress } from '../src/transport/types.js';
 import { DeadlineQueue, type Deadline } from './internal/deadlines.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 import { HEADER_BUFFER_BYTES, inspectProxyHeader } from './internal/proxyHeader.js';
+import { hop } from './internal/hop.js';
 
 /** Where each connection keeps its header in progress. */
 const SLOT = reserveSlot();
@@ -136,26 +137,22 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
         finish(connection, st, result.proxied, bytes, rest);
       };
 
-      const subscription = source.subscribe({
-        next(record) {
-          try {
-            if (record.connection.listener.proxyProtocol) {
-              if (record.type === 'data') return onData(record);
-              if (record.type === 'open') {
-                if (!states.has(record.connection) && record.connection.proxied === undefined) start(record.connection);
-              } else if (record.type === 'end') {
-                const st = states.get(record.connection);
-                if (st) deadlines.cancel(st.deadline);
-                states.delete(record.connection);
-              }
+      const subscription = hop(source, subscriber, (record) => {
+        try {
+          if (record.connection.listener.proxyProtocol) {
+            if (record.type === 'data') return onData(record);
+            if (record.type === 'open') {
+              if (!states.has(record.connection) && record.connection.proxied === undefined) start(record.connection);
+            } else if (record.type === 'end') {
+              const st = states.get(record.connection);
+              if (st) deadlines.cancel(st.deadline);
+              states.delete(record.connection);
             }
-            subscriber.next(record);
-          } catch (err) {
-            subscriber.error(err);
           }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+          subscriber.next(record);
+        } catch (err) {
+          subscriber.error(err);
+        }
       });
       return () => {
         subscription.unsubscribe();

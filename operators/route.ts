@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Handlers, PipelineRecord, RequestRecord } from '../src/records.js';
 import { METHOD_NOT_FOUND } from './codec/wire.js';
+import { hop } from './internal/hop.js';
 
 /**
  * Finds each request's handler. A RequestRecord whose `method` is an own
@@ -31,12 +32,8 @@ import { METHOD_NOT_FOUND } from './codec/wire.js';
 export function route(handlers: Handlers): OperatorFunction<PipelineRecord, PipelineRecord> {
   return (source) =>
     new Observable<PipelineRecord>((subscriber) =>
-      source.subscribe({
-        next(record) {
-          subscriber.next(record.type === 'request' && record.handler === undefined ? resolve(handlers, record) : record);
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+      hop(source, subscriber, (record) => {
+        subscriber.next(record.type === 'request' && record.handler === undefined ? resolve(handlers, record) : record);
       }),
     );
 }

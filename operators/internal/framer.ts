@@ -4,6 +4,7 @@ import type { Connection } from '../../src/transport/types.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { violation, type ResolvedFraming } from './options.js';
 import { ConnectionMap, reserveSlot } from './slots.js';
+import { hop } from './hop.js';
 
 /** One slot per framing kind: a connection speaks one protocol, but a user may stack framers. */
 const FRAMER_SLOTS: Readonly<Record<Protocol, number>> = { mcp1: reserveSlot(), jsonrpc: reserveSlot(), lsp: reserveSlot() };
@@ -97,31 +98,27 @@ export function framer<S extends PartialState>(
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
       const ctx = new FramerContext<S>(subscriber, protocol, options);
-      const subscription = source.subscribe({
-        next(record) {
-          if (record.type === 'data' && record.protocol === protocol) {
-            const connection = record.connection;
-            const st = ctx.states.get(connection);
-            if (st === null) return;
-            const outer = ctx.current;
-            const outerEnded = ctx.currentEnded;
-            ctx.current = connection;
-            ctx.currentEnded = false;
-            try {
-              onData(ctx, connection, record.bytes, st);
-            } catch (err) {
-              subscriber.error(err);
-            } finally {
-              ctx.currentEnded = outerEnded || (outer === connection && ctx.currentEnded);
-              ctx.current = outer;
-            }
-            return;
+      const subscription = hop(source, subscriber, (record) => {
+        if (record.type === 'data' && record.protocol === protocol) {
+          const connection = record.connection;
+          const st = ctx.states.get(connection);
+          if (st === null) return;
+          const outer = ctx.current;
+          const outerEnded = ctx.currentEnded;
+          ctx.current = connection;
+          ctx.currentEnded = false;
+          try {
+            onData(ctx, connection, record.bytes, st);
+          } catch (err) {
+            subscriber.error(err);
+          } finally {
+            ctx.currentEnded = outerEnded || (outer === connection && ctx.currentEnded);
+            ctx.current = outer;
           }
-          if (record.type === 'end') ctx.ended(record.connection);
-          subscriber.next(record);
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
+          return;
+        }
+        if (record.type === 'end') ctx.ended(record.connection);
+        subscriber.next(record);
       });
       return () => {
         subscription.unsubscribe();

@@ -4,6 +4,7 @@ import type { PipelineRecord, Protocol } from '../records.js';
 import { PauseReason, type Connection } from '../transport/types.js';
 import type { Stage } from './stages.js';
 import type { StatsCollector } from './stats.js';
+import { hop } from '../../operators/internal/hop.js';
 
 /** Where each connection keeps its {@link ConnState}. */
 const SLOT = reserveSlot();
@@ -38,13 +39,9 @@ export class ConnectionTracker {
    */
   readonly gate: Stage = (source) =>
     new Observable<PipelineRecord>((subscriber) =>
-      source.subscribe({
-        next: (r) => {
-          if (r.type === 'data' && this.draining && this.ending.has(r.connection)) return;
-          subscriber.next(r);
-        },
-        error: (e: unknown) => subscriber.error(e),
-        complete: () => subscriber.complete(),
+      hop(source, subscriber, (r) => {
+        if (r.type === 'data' && this.draining && this.ending.has(r.connection)) return;
+        subscriber.next(r);
       }),
     );
 
@@ -76,13 +73,9 @@ export class ConnectionTracker {
    */
   readonly afterHandle: Stage = (source) =>
     new Observable<PipelineRecord>((subscriber) =>
-      source.subscribe({
-        next: (r) => {
-          subscriber.next(r);
-          this.account(r);
-        },
-        error: (e: unknown) => subscriber.error(e),
-        complete: () => subscriber.complete(),
+      hop(source, subscriber, (r) => {
+        subscriber.next(r);
+        this.account(r);
       }),
     );
 
@@ -189,13 +182,9 @@ export class ConnectionTracker {
 
 function passThrough(source: Observable<PipelineRecord>, look: (r: PipelineRecord) => void): Observable<PipelineRecord> {
   return new Observable<PipelineRecord>((subscriber) =>
-    source.subscribe({
-      next: (r) => {
-        look(r);
-        subscriber.next(r);
-      },
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => subscriber.complete(),
+    hop(source, subscriber, (r) => {
+      look(r);
+      subscriber.next(r);
     }),
   );
 }
