@@ -42,7 +42,9 @@ class CountingConnection extends TestConnection {
   }
 }
 
-for (const protocol of ['jsonrpc', 'mcp1'] as const) {
+/** BENCH_ONLY=jsonrpc or mcp1 runs one protocol (for profiling). */
+const only = process.env.BENCH_ONLY;
+for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === undefined || only === p)) {
   const input = new Subject<PipelineRecord>();
   const stages = defaultStages({ handlers: demoHandlers, limits: resolveLimits({}), proxyProtocol: false, disconnects: NEVER });
   let replies = 0;

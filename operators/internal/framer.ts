@@ -6,8 +6,11 @@ import { violation, type ResolvedFraming } from './options.js';
 import { ConnectionMap, reserveSlot } from './slots.js';
 import { hop } from './hop.js';
 
-/** One slot per framing kind: a connection speaks one protocol, but a user may stack framers. */
-const FRAMER_SLOTS: Readonly<Record<Protocol, number>> = { mcp1: reserveSlot(), jsonrpc: reserveSlot(), lsp: reserveSlot() };
+/**
+ * One slot for every framer: a connection speaks one protocol, so only one framer
+ * ever keeps state for it (and if two did, the slot's owner tag sends one to its Map).
+ */
+const FRAMER_SLOT = reserveSlot();
 
 /** What every framer keeps for a connection with a message in progress. */
 export interface PartialState {
@@ -31,7 +34,7 @@ export class FramerContext<S extends PartialState> {
     readonly protocol: Protocol,
     readonly options: ResolvedFraming,
   ) {
-    this.states = new ConnectionMap<S | null>(FRAMER_SLOTS[protocol]);
+    this.states = new ConnectionMap<S | null>(FRAMER_SLOT);
     this.deadlines = new DeadlineQueue(options.scheduler, options.messageTimeoutMs, (connection) => {
       if (this.states.get(connection)) this.fail(connection, undefined, 'message-timeout');
     });
