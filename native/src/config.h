@@ -24,6 +24,9 @@ constexpr size_t kMinReadSpace = 16 << 10;
 constexpr int kAcceptBurst = 512;
 // Write queue chunk size; larger writes get a chunk of their own size.
 constexpr uint32_t kChunkBytes = 16 << 10;
+// Freed chunks of kChunkBytes kept per thread for reuse (4 MB at most): one reply per
+// connection per turn at 256 connections needs 256 at once.
+constexpr size_t kChunkPoolMax = 256;
 // Staging area JS copies small writes into, handed over once per turn (writeStaged):
 // one N-API call for a turn's replies instead of one per reply.
 constexpr size_t kStageBytes = 256 << 10;

@@ -18,14 +18,51 @@ struct Chunk {
   uint8_t data[1];
 };
 
+// Chunks of the standard size are recycled instead of freed. With malloc/free per
+// reply, a turn that answered 256 connections freed 4 MB at the top of glibc's heap,
+// which it trimmed and then faulted back in: perf counted 0.92 page faults per request
+// at 256 connections x 1 in flight. Per thread: worker threads may load the addon too.
+struct ChunkPool {
+  Chunk* head = nullptr;
+  size_t size = 0;
+  ~ChunkPool();
+};
+static thread_local ChunkPool pool;
+
 static Chunk* new_chunk(size_t cap) {
   if (cap > UINT32_MAX) return nullptr;
-  auto* c = static_cast<Chunk*>(malloc(offsetof(Chunk, data) + cap));
-  if (!c) return nullptr;
+  Chunk* c;
+  if (cap == kChunkBytes && pool.head != nullptr) {
+    c = pool.head;
+    pool.head = c->next;
+    pool.size--;
+  } else {
+    c = static_cast<Chunk*>(malloc(offsetof(Chunk, data) + cap));
+    if (!c) return nullptr;
+  }
   c->next = nullptr;
   c->start = c->end = 0;
   c->cap = static_cast<uint32_t>(cap);
   return c;
+}
+
+static void free_chunk(Chunk* c) {
+  if (c->cap == kChunkBytes && pool.size < kChunkPoolMax) {
+    c->next = pool.head;
+    pool.head = c;
+    pool.size++;
+    return;
+  }
+  free(c);
+}
+
+ChunkPool::~ChunkPool() {
+  while (head) {
+    Chunk* next = head->next;
+    free(head);
+    head = next;
+  }
+  size = 0;
 }
 
 WriteQueue::WriteQueue(WriteQueue&& o) noexcept : head_(o.head_), tail_(o.tail_), size_(o.size_) {
@@ -98,7 +135,7 @@ long WriteQueue::flush(int fd) {
         left -= avail;
         Chunk* done = head_;
         head_ = head_->next;
-        free(done);
+        free_chunk(done);
       }
     }
     if (!head_) tail_ = nullptr;
@@ -113,7 +150,7 @@ long WriteQueue::flush(int fd) {
 void WriteQueue::clear() {
   while (head_) {
     Chunk* next = head_->next;
-    free(head_);
+    free_chunk(head_);
     head_ = next;
   }
   tail_ = nullptr;
