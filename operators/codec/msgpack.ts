@@ -4,6 +4,7 @@
  */
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { isSafeMsgpack, sawProto } from './msgpackCheck.js';
+import { decodeFast, NOT_FAST } from './msgpackFast.js';
 
 const unpackr = new Unpackr({
   // Plain objects for maps; msgpackr renames a `__proto__` key to `__proto_`, so no
@@ -29,6 +30,10 @@ const packr = new Packr({
 
 /** Decodes one MessagePack value; throws on anything {@link isSafeMsgpack} rejects or msgpackr cannot read. */
 export function decodeMsgpack(bytes: Uint8Array): unknown {
+  // Most requests are small maps of ASCII keys and plain values: decoded by hand,
+  // checked as they are read. The rest go through the walker and msgpackr.
+  const fast = decodeFast(bytes);
+  if (fast !== NOT_FAST) return fast;
   if (!isSafeMsgpack(bytes)) throw new TypeError('unsafe or malformed MessagePack');
   // msgpackr renames a `__proto__` key to `__proto_`: safe, but an MCP1 handler would
   // then see other params than a JSON-RPC one. The rare payload that holds the name

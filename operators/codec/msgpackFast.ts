@@ -1,0 +1,182 @@
+/**
+ * A decoder for the MessagePack that requests are made of: maps with ASCII string
+ * keys, arrays, ASCII strings, integers up to 32 bits, float 64, nil and booleans,
+ * nested at most {@link FAST_DEPTH} deep. Anything else (a non-ASCII string, bin,
+ * 64-bit integers, float 32, extensions, non-string or `__proto__` keys, deeper
+ * nesting, a malformed or truncated value) returns {@link NOT_FAST}, and the caller
+ * decodes the payload the general way (bounds check, then msgpackr). So for every
+ * payload it accepts it gives what msgpackr gives (a property test checks this),
+ * without msgpackr's per-call setup or the separate safety walk: every length is
+ * checked against the bytes left as it is read. bench:operators measures both.
+ * @module
+ */
+
+/** Returned when the payload needs the general decoder. */
+export const NOT_FAST: unique symbol = Symbol('not fast');
+
+/** Deepest nesting decoded here; deeper payloads go the general way. */
+export const FAST_DEPTH = 32;
+
+let pos = 0;
+let end = 0;
+
+/** The one value in `bytes`, or {@link NOT_FAST}. Never throws. */
+export function decodeFast(bytes: Uint8Array): unknown {
+  pos = 0;
+  end = bytes.length;
+  const value = read(bytes, 0);
+  return pos === end ? value : NOT_FAST;
+}
+
+function read(b: Uint8Array, depth: number): unknown {
+  if (pos >= end) return NOT_FAST;
+  const t = b[pos++]!;
+  if (t < 0x80) return t;
+  if (t >= 0xe0) return t - 0x100;
+  if (t < 0x90) return map(b, t & 0x0f, depth);
+  if (t < 0xa0) return array(b, t & 0x0f, depth);
+  if (t < 0xc0) return str(b, t & 0x1f);
+  switch (t) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xd9:
+      return pos < end ? str(b, b[pos++]!) : NOT_FAST;
+    case 0xda:
+      return pos + 2 <= end ? str(b, u16(b)) : NOT_FAST;
+    case 0xcc:
+      return pos < end ? b[pos++]! : NOT_FAST;
+    case 0xcd:
+      return pos + 2 <= end ? u16(b) : NOT_FAST;
+    case 0xce:
+      return pos + 4 <= end ? u32(b) : NOT_FAST;
+    case 0xd0:
+      return pos < end ? (b[pos++]! << 24) >> 24 : NOT_FAST;
+    case 0xd1:
+      return pos + 2 <= end ? (u16(b) << 16) >> 16 : NOT_FAST;
+    case 0xd2:
+      return pos + 4 <= end ? u32(b) | 0 : NOT_FAST;
+    case 0xcb:
+      return pos + 8 <= end ? f64(b) : NOT_FAST;
+    case 0xdc:
+      return pos + 2 <= end ? array(b, u16(b), depth) : NOT_FAST;
+    case 0xde:
+      return pos + 2 <= end ? map(b, u16(b), depth) : NOT_FAST;
+    default:
+      return NOT_FAST;
+  }
+}
+
+function array(b: Uint8Array, n: number, depth: number): unknown {
+  // Each element takes at least one byte: a claimed length past the input allocates nothing.
+  if (depth >= FAST_DEPTH || n > end - pos) return NOT_FAST;
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v = read(b, depth + 1);
+    if (v === NOT_FAST) return NOT_FAST;
+    out[i] = v;
+  }
+  return out;
+}
+
+function map(b: Uint8Array, n: number, depth: number): unknown {
+  if (depth >= FAST_DEPTH || 2 * n > end - pos) return NOT_FAST;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const k = key(b);
+    if (k === NOT_FAST) return NOT_FAST;
+    const v = read(b, depth + 1);
+    if (v === NOT_FAST) return NOT_FAST;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A map key: an ASCII fixstr or str 8, never `__proto__` (msgpackr renames that one). */
+function key(b: Uint8Array): string | typeof NOT_FAST {
+  if (pos >= end) return NOT_FAST;
+  const t = b[pos++]!;
+  let n: number;
+  if (t >= 0xa0 && t < 0xc0) n = t & 0x1f;
+  else if (t === 0xd9 && pos < end) n = b[pos++]!;
+  else return NOT_FAST;
+  if (n > end - pos) return NOT_FAST;
+  const k = n <= CACHED_KEY ? cachedKey(b, pos, n) : str(b, n);
+  if (k === NOT_FAST || k === '__proto__') return NOT_FAST;
+  if (n <= CACHED_KEY) pos += n;
+  return k;
+}
+
+/** Keys up to this long are cached: the same string object for the same bytes. */
+const CACHED_KEY = 32;
+const keyCache = new Array<string | undefined>(4096).fill(undefined);
+
+/**
+ * The key `b[at, at + n)`, from the cache when it holds these bytes. A new string
+ * per key costs its allocation and, as a property name, a string-table lookup on
+ * every store; the cached one is already internalized (msgpackr caches keys too).
+ */
+function cachedKey(b: Uint8Array, at: number, n: number): string | typeof NOT_FAST {
+  let h = n;
+  for (let i = at; i < at + n; i++) h = (h * 31 + b[i]!) | 0;
+  const slot = h & 4095;
+  const hit = keyCache[slot];
+  if (hit !== undefined && hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === b[at + i]) i++;
+    if (i === n) return hit;
+  }
+  const saved = pos;
+  pos = at;
+  const k = str(b, n);
+  pos = saved;
+  if (k !== NOT_FAST) keyCache[slot] = k;
+  return k;
+}
+
+/** `n` bytes of ASCII as a string; NOT_FAST for any other byte (UTF-8 decoding stays msgpackr's). */
+function str(b: Uint8Array, n: number): string | typeof NOT_FAST {
+  if (n > end - pos) return NOT_FAST;
+  const from = pos;
+  const to = pos + n;
+  if (n <= 4) {
+    // Measured: a few concatenations beat any call for the shortest strings.
+    let s = '';
+    for (let i = from; i < to; i++) {
+      const c = b[i]!;
+      if (c > 0x7f) return NOT_FAST;
+      s += String.fromCharCode(c);
+    }
+    pos = to;
+    return s;
+  }
+  for (let i = from; i < to; i++) if (b[i]! > 0x7f) return NOT_FAST;
+  pos = to;
+  // Node's own Latin-1 decoder (ASCII is Latin-1): one native call, one allocation.
+  return latin1Slice.call(b, from, to);
+}
+
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+function u16(b: Uint8Array): number {
+  const v = (b[pos]! << 8) | b[pos + 1]!;
+  pos += 2;
+  return v;
+}
+
+function u32(b: Uint8Array): number {
+  const v = ((b[pos]! << 24) >>> 0) + ((b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!);
+  pos += 4;
+  return v;
+}
+
+const f64View = new DataView(new ArrayBuffer(8));
+
+function f64(b: Uint8Array): number {
+  for (let i = 0; i < 8; i++) f64View.setUint8(i, b[pos + i]!);
+  pos += 8;
+  return f64View.getFloat64(0);
+}
