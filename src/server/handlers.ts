@@ -57,6 +57,12 @@ export async function loadHandlersModule(spec: string): Promise<Handlers> {
 /**
  * Wraps each handler once (not per call) to record its latency, from the call to
  * its value, its promise settling, or its stream ending or being cancelled.
+ *
+ * Reading the clock twice per call was the largest single cost left on a busy
+ * server's path (3% of its time at 256 connections x 1 in flight). So the first
+ * {@link TIMED_PER_TURN} calls of each event-loop turn are timed, and after that
+ * one call in {@link SAMPLE_EVERY}: a quiet server has every call timed, a busy one
+ * a steady sample. Every call is counted.
  */
 export function timedHandlers(handlers: Handlers, histogram: LatencyHistogram): Handlers {
   const out: Record<string, Handler> = {};
@@ -64,20 +70,36 @@ export function timedHandlers(handlers: Handlers, histogram: LatencyHistogram): 
   return out;
 }
 
+/** Calls timed in every event-loop turn before sampling starts. */
+export const TIMED_PER_TURN = 8;
+/** After those, one call in this many is timed. */
+export const SAMPLE_EVERY = 8;
+
+/** Handler calls in the current turn (a transport batch runs its whole pipeline in one). */
+let callsThisTurn = 0;
+const newTurn = (): void => {
+  callsThisTurn = 0;
+};
+
 function timed(handler: Handler, histogram: LatencyHistogram): Handler {
   return (params: unknown, ctx: HandlerContext) => {
+    const n = callsThisTurn++;
+    if (n === 0) queueMicrotask(newTurn);
+    if (n >= TIMED_PER_TURN && n % SAMPLE_EVERY !== 0) {
+      histogram.skip();
+      return handler(params, ctx);
+    }
     const started = performance.now();
-    const done = () => histogram.record(performance.now() - started);
     let result: unknown;
     try {
       result = handler(params, ctx);
     } catch (error) {
-      done();
+      histogram.record(performance.now() - started);
       throw error;
     }
-    if (isObservable(result)) return result.pipe(finalize(done));
-    if (isPromiseLike(result)) return Promise.resolve(result).finally(done);
-    done();
+    if (isObservable(result)) return result.pipe(finalize(() => histogram.record(performance.now() - started)));
+    if (isPromiseLike(result)) return Promise.resolve(result).finally(() => histogram.record(performance.now() - started));
+    histogram.record(performance.now() - started);
     return result;
   };
 }

@@ -22,6 +22,7 @@ const BUCKETS = OCTAVES * BUCKETS_PER_OCTAVE + 1;
 export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKETS);
   private total = 0;
+  private unsampled = 0;
 
   /** Counts one sample of `ms` milliseconds. */
   record(ms: number): void {
@@ -29,8 +30,18 @@ export class LatencyHistogram {
     this.total += 1;
   }
 
-  /** How many samples were recorded. */
+  /** Counts one event that was not timed: it is in `count`, not in the percentiles. */
+  skip(): void {
+    this.unsampled += 1;
+  }
+
+  /** How many events were counted, timed or not. */
   get count(): number {
+    return this.total + this.unsampled;
+  }
+
+  /** How many of them were timed (what the percentiles are made of). */
+  get samples(): number {
     return this.total;
   }
 

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { LatencyHistogram } from '../../src/server/histogram.js';
+import { SAMPLE_EVERY, TIMED_PER_TURN, timedHandlers } from '../../src/server/handlers.js';
+import type { HandlerContext } from '../../src/records.js';
+
+const ctx = {} as HandlerContext;
+
+describe('handler latency: every call counted, the clock read for a sample', () => {
+  it('times every call of a quiet turn, then one in SAMPLE_EVERY within a busy one', async () => {
+    const histogram = new LatencyHistogram();
+    const { echo } = timedHandlers({ echo: (p: unknown) => p }, histogram);
+    for (let i = 0; i < 100; i++) expect(echo!(i, ctx)).toBe(i);
+    const sampledAfter = Math.ceil((100 - TIMED_PER_TURN) / SAMPLE_EVERY);
+    expect(histogram.count).toBe(100);
+    expect(histogram.samples).toBe(TIMED_PER_TURN + sampledAfter);
+    // A new turn starts timing every call again.
+    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 3; i++) echo!(i, ctx);
+    expect(histogram.count).toBe(103);
+    expect(histogram.samples).toBe(TIMED_PER_TURN + sampledAfter + 3);
+  });
+
+  it('times a slow async handler to its settling, and counts a throwing one', async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    const histogram = new LatencyHistogram();
+    const { slow, bad } = timedHandlers(
+      {
+        slow: () => new Promise((resolve) => setTimeout(() => resolve('ok'), 20)),
+        bad: () => {
+          throw new Error('no');
+        },
+      },
+      histogram,
+    );
+    await expect(slow!(undefined, ctx)).resolves.toBe('ok');
+    expect(() => bad!(undefined, ctx)).toThrow('no');
+    expect(histogram.count).toBe(2);
+    expect(histogram.percentile(1)).toBeGreaterThanOrEqual(15);
+  });
+});
