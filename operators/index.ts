@@ -16,5 +16,7 @@ export { route } from './route.js';
 export { handle, type HandleOptions } from './handle.js';
 export { backpressure, type BackpressureOptions } from './backpressure.js';
 export { toAsyncIterable, type ToAsyncIterableOptions } from './toAsyncIterable.js';
+export { ConnectionMap, reserveSlot } from './internal/slots.js';
+export { newSlots } from '../src/transport/slots.js';
 export type * from '../src/records.js';
 export type { Connection } from '../src/transport/types.js';

@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { detectProtocol } from '../operators/detectProtocol.js';
-import { ConnectionMap, reserveSlot } from '../operators/internal/slots.js';
+import { ConnectionMap, reserveSlot } from '../operators/index.js';
 import type { PipelineRecord } from '../src/records.js';
 import type { Connection } from '../src/transport/types.js';
 import { bytes, testConnection } from '../src/testing/index.js';

@@ -18,6 +18,21 @@ interface Owner {
  * connection whose slot another live owner holds, or that has no `slots` (a
  * user-made Connection), falls back to an ordinary Map. After `clear()` the old
  * owner is retired, so its stale values are ignored and overwritten.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionMap, reserveSlot } from 'ringwire/operators';
+ * const SEEN = reserveSlot(); // once, at module load
+ * const countBytes: OperatorFunction<PipelineRecord, PipelineRecord> = (source) =>
+ *   new Observable((subscriber) => {
+ *     const seen = new ConnectionMap<number>(SEEN); // per subscription
+ *     return source.subscribe((r) => {
+ *       if (r.type === 'data') seen.set(r.connection, (seen.get(r.connection) ?? 0) + r.bytes.length);
+ *       else if (r.type === 'end') seen.delete(r.connection);
+ *       subscriber.next(r);
+ *     });
+ *   });
+ * ```
  */
 export class ConnectionMap<T> {
   private owner: Owner = { live: true };

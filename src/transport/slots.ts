@@ -13,6 +13,12 @@ let positions = 0;
  * per-connection state (detection, partial frame, in-flight count). Call once per
  * kind, at module load, so that connections created later get arrays of the right
  * size from {@link newSlots}.
+ *
+ * @example
+ * ```ts
+ * const SEEN = reserveSlot();
+ * const seen = new ConnectionMap<number>(SEEN);
+ * ```
  */
 export function reserveSlot(): number {
   const at = positions;
@@ -20,7 +26,15 @@ export function reserveSlot(): number {
   return at;
 }
 
-/** A new connection's `slots` array, sized for every kind reserved so far. */
+/**
+ * A new connection's `slots` array, sized for every kind reserved so far. A
+ * `Connection` implemented outside ringwire may carry one to make operators faster.
+ *
+ * @example
+ * ```ts
+ * class MyConnection implements Connection { readonly slots = newSlots(); ... }
+ * ```
+ */
 export function newSlots(): unknown[] {
   return new Array<unknown>(positions).fill(undefined);
 }
