@@ -35,6 +35,7 @@ const value = fc.letrec((tie) => ({
     fc.string(),
     fc.string({ unit: 'grapheme' }),
     fc.string({ minLength: 20, maxLength: 300 }),
+    fc.string({ unit: 'grapheme', minLength: 60, maxLength: 200 }),
     fc.array(tie('any'), { maxLength: 5 }),
     fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString')), tie('any'), { maxKeys: 5 }),
   ),
@@ -74,6 +75,7 @@ describe('decodeFast: the hand decoder for plain requests', () => {
     expect(decodeFast(packr.pack({ method: 'echo', params: ['0123456789abcdef'] }))).toStrictEqual({ method: 'echo', params: ['0123456789abcdef'] });
     expect(same(decodeFast(packr.pack({ constructor: {} })), { constructor: {} })).toBe(true);
     expect(decodeFast(packr.pack({ method: 'héllo' }))).toBe(NOT_FAST);
+    expect(decodeFast(packr.pack({ method: 'é'.repeat(40) }))).toStrictEqual({ method: 'é'.repeat(40) });
     expect(decodeFast(packr.pack(2n ** 60n))).toBe(NOT_FAST);
     expect(decodeFast(Uint8Array.of(0xca, 0x3f, 0x80, 0, 0))).toBe(NOT_FAST);
     expect(decodeFast(packr.pack(Buffer.from([1, 2])))).toBe(NOT_FAST);

@@ -1,7 +1,8 @@
 /**
  * A decoder for the MessagePack that requests are made of: maps with ASCII string
- * keys, arrays, ASCII strings, integers up to 32 bits, float 64, nil and booleans,
- * nested at most {@link FAST_DEPTH} deep. Anything else (a non-ASCII string, bin,
+ * keys, arrays, strings (ASCII up to 64 bytes; any longer one decoded as msgpackr
+ * decodes it), integers up to 32 bits, float 64, nil and booleans,
+ * nested at most {@link FAST_DEPTH} deep. Anything else (a short non-ASCII string, bin,
  * 64-bit integers, float 32, extensions, non-string or `__proto__` keys, deeper
  * nesting, a malformed or truncated value) returns {@link NOT_FAST}, and the caller
  * decodes the payload the general way (bounds check, then msgpackr). So for every
@@ -137,7 +138,7 @@ function cachedKey(b: Uint8Array, at: number, n: number): string | typeof NOT_FA
   return k;
 }
 
-/** `n` bytes of ASCII as a string; NOT_FAST for any other byte (UTF-8 decoding stays msgpackr's). */
+/** `n` bytes as a string: ASCII up to 64 (else NOT_FAST), anything longer as msgpackr decodes it. */
 function str(b: Uint8Array, n: number): string | typeof NOT_FAST {
   if (n > end - pos) return NOT_FAST;
   const from = pos;
@@ -153,11 +154,22 @@ function str(b: Uint8Array, n: number): string | typeof NOT_FAST {
     pos = to;
     return s;
   }
+  if (n > LONG_STRING) {
+    // What msgpackr itself does past 64 bytes (unpack.js readStringJS), so any UTF-8
+    // comes out the same, invalid sequences included: a JS check per byte would cost
+    // ~1 ns a byte here.
+    pos = to;
+    return utf8.decode(b.subarray(from, to));
+  }
   for (let i = from; i < to; i++) if (b[i]! > 0x7f) return NOT_FAST;
   pos = to;
   // Node's own Latin-1 decoder (ASCII is Latin-1): one native call, one allocation.
   return latin1Slice.call(b, from, to);
 }
+
+/** Longer strings are decoded as msgpackr decodes them, natively. */
+const LONG_STRING = 64;
+const utf8 = new TextDecoder();
 
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 
