@@ -9,7 +9,8 @@
  * Env: BENCH_SECONDS (5) per case, BENCH_ROUNDS (1) alternating rounds, BENCH_ONLY
  * (comma-separated contenders, shapes or protocols to keep; default all).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
@@ -30,6 +31,26 @@ const shapes = [
   { name: '16x16', conns: 16, inflight: 16 },
 ].filter((s) => keep(s.name));
 const servers = (['ringwire-native', 'ringwire-net', 'plain', 'jayson'] as const).filter(keep);
+
+/** Clock ticks per second of /proc/PID/stat's CPU times. */
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * A process's CPU time so far, user and kernel, in seconds (Linux /proc; undefined
+ * elsewhere). Where a server spends its time per request says how far user-space
+ * work can move its throughput: the kernel's share is the same for every contender.
+ */
+function cpuSeconds(pid: number | undefined): { user: number; kernel: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ", field 3 (state) comes first: utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / TICKS, kernel: Number(fields[12]) / TICKS };
+  } catch {
+    return undefined;
+  }
+}
 
 const loadgen = buildLoadgen();
 const dir = mkdtempSync(join(tmpdir(), 'rw-rpc-bench-'));
@@ -58,25 +79,34 @@ try {
   }
   for (const protocol of (['jsonrpc', 'mcp1'] as const).filter(keep)) {
     for (const shape of shapes) {
-      const samples = new Map<string, LoadResult[]>();
+      const samples = new Map<string, Array<LoadResult & { cpu: { user: number; kernel: number } | undefined }>>();
       for (let round = 0; round < rounds; round++) {
-        for (const [name, { path }] of children) {
+        for (const [name, { child, path }] of children) {
           if (name === 'jayson' && protocol === 'mcp1') continue;
           const request = protocol === 'mcp1' ? mcp1Request : jsonRequest;
           // The ceiling echoes the request back: same bytes, same framing.
+          const before = cpuSeconds(child.process.pid);
           const r = runLoad(['--unix', path, '--conns', `${shape.conns}`, '--inflight', `${shape.inflight}`,
             '--seconds', `${seconds}`, '--warmup', '1', '--request', request, '--frame', protocol === 'mcp1' ? 'mcp1' : 'ndjson']);
-          samples.set(name, [...(samples.get(name) ?? []), r]);
+          const after = cpuSeconds(child.process.pid);
+          // The server's CPU over warm-up and measurement, per request at the measured rate.
+          const served = r.rps * (seconds + 1);
+          const cpu = before && after ? { user: ((after.user - before.user) / served) * 1e6, kernel: ((after.kernel - before.kernel) / served) * 1e6 } : undefined;
+          samples.set(name, [...(samples.get(name) ?? []), { ...r, cpu }]);
         }
       }
       const plain = median((samples.get('plain') ?? samples.get('loadgen ceiling')!).map((r) => r.rps));
       const plainP99 = median((samples.get('plain') ?? samples.get('loadgen ceiling')!).map((r) => r.p99_us));
       console.log(`${protocol}, ${shape.name} (${shape.conns} connections x ${shape.inflight} in flight)`);
-      console.log('  contender            req/s    p50 us   p99 us   req/s vs plain   p99 vs plain');
+      console.log('  contender            req/s    p50 us   p99 us   req/s vs plain   p99 vs plain   server CPU us/req: user  kernel');
       for (const [name, rs] of samples) {
         const rps = median(rs.map((r) => r.rps));
         const p99 = median(rs.map((r) => r.p99_us));
-        console.log(`  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${median(rs.map((r) => r.p50_us)).toFixed(0).padStart(8)} ${p99.toFixed(0).padStart(8)}   ${(rps / plain).toFixed(2).padStart(10)}x   ${(p99 / plainP99).toFixed(2).padStart(10)}x`);
+        const cpus = rs.flatMap((r) => (r.cpu ? [r.cpu] : []));
+        const cpu = cpus.length === rs.length
+          ? `${median(cpus.map((c) => c.user)).toFixed(2).padStart(22)} ${median(cpus.map((c) => c.kernel)).toFixed(2).padStart(7)}`
+          : '';
+        console.log(`  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${median(rs.map((r) => r.p50_us)).toFixed(0).padStart(8)} ${p99.toFixed(0).padStart(8)}   ${(rps / plain).toFixed(2).padStart(10)}x   ${(p99 / plainP99).toFixed(2).padStart(10)}x${cpu}`);
       }
       console.log('');
     }
