@@ -59,20 +59,23 @@ export function encodeAfter(headerBytes: number, text: string): Uint8Array {
  * unit, only decides whether the slab has room.
  */
 function encodeBetween(before: number, text: string, after: number): Uint8Array {
-  const worst = before + text.length * 3 + after;
-  if (worst > SLAB_ITEM_MAX) {
-    const length = Buffer.byteLength(text, 'utf8');
-    const out = new Uint8Array(before + length + after);
-    utf8Write.call(out, text, before, length);
-    return out;
+  // Room for the worst case; past the slab's item size, measure the text exactly.
+  let room = text.length * 3;
+  if (before + room + after > SLAB_ITEM_MAX) {
+    room = Buffer.byteLength(text, 'utf8');
+    if (before + room + after > SLAB_ITEM_MAX) {
+      const out = new Uint8Array(before + room + after);
+      utf8Write.call(out, text, before, room);
+      return out;
+    }
   }
-  if (SLAB_BYTES - slabUsed < worst) {
+  if (SLAB_BYTES - slabUsed < before + room + after) {
     slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
   const start = slabUsed;
   // Zero as promised: slab regions are fresh memory, never handed out twice.
-  const written = utf8Write.call(slab, text, start + before, text.length * 3);
+  const written = utf8Write.call(slab, text, start + before, room);
   slabUsed = start + before + written + after;
   return slab.subarray(start, slabUsed);
 }
