@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { hop } from '../operators/internal/hop.js';
@@ -36,6 +36,38 @@ describe('hop: the subscriber an operator gives its source', () => {
     expect(errors).toHaveLength(1);
     expect((errors[0] as Error).message).toBe('handler bug');
     expect(input.observed).toBe(false);
+  });
+
+  it('never throws to the producer when onNext tears the chain down and then throws', () => {
+    const input = new Subject<number>();
+    const seen: number[] = [];
+    input
+      .pipe(
+        (source) =>
+          new Observable<number>((subscriber) =>
+            hop(source, subscriber, (n) => {
+              subscriber.next(n);
+              throw new Error('after emitting');
+            }),
+          ),
+        take(1),
+      )
+      .subscribe((n) => seen.push(n));
+    expect(() => input.next(1)).not.toThrow();
+    expect(seen).toEqual([1]);
+    expect(input.observed).toBe(false);
+  });
+
+  it('turns a throw inside onError into the pipeline error', () => {
+    const failed = new Subject<number>();
+    const errors: unknown[] = [];
+    new Observable<number>((subscriber) =>
+      hop(failed, subscriber, () => {}, undefined, () => {
+        throw new Error('onError bug');
+      }),
+    ).subscribe({ error: (e: unknown) => errors.push(e) });
+    expect(() => failed.error('x')).not.toThrow();
+    expect((errors[0] as Error).message).toBe('onError bug');
   });
 
   it('sends completion and errors to onComplete / onError when given', () => {

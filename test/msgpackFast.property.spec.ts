@@ -74,6 +74,10 @@ describe('decodeFast: the hand decoder for plain requests', () => {
     const packr = clients[0]!;
     expect(decodeFast(packr.pack({ method: 'echo', params: ['0123456789abcdef'] }))).toStrictEqual({ method: 'echo', params: ['0123456789abcdef'] });
     expect(same(decodeFast(packr.pack({ constructor: {} })), { constructor: {} })).toBe(true);
+    // A leading byte-order mark is text: kept, as JSON.parse and msgpackr's native decoder keep it.
+    const bom = `\ufeff${'v'.repeat(70)}`;
+    expect(decodeFast(packr.pack([bom]))).toStrictEqual([bom]);
+    expect(decodeFast(packr.pack({ [bom]: 1 }))).toStrictEqual({ [bom]: 1 });
     expect(decodeFast(packr.pack({ method: 'héllo' }))).toBe(NOT_FAST);
     expect(decodeFast(packr.pack({ method: 'é'.repeat(40) }))).toStrictEqual({ method: 'é'.repeat(40) });
     expect(decodeFast(packr.pack(2n ** 60n))).toBe(NOT_FAST);

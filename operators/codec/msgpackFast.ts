@@ -155,9 +155,8 @@ function str(b: Uint8Array, n: number): string | typeof NOT_FAST {
     return s;
   }
   if (n > LONG_STRING) {
-    // What msgpackr itself does past 64 bytes (unpack.js readStringJS), so any UTF-8
-    // comes out the same, invalid sequences included: a JS check per byte would cost
-    // ~1 ns a byte here.
+    // Decoded natively as msgpackr does past 64 bytes, so any UTF-8 comes out the
+    // same, invalid sequences included: a JS check per byte would cost ~1 ns a byte.
     pos = to;
     return utf8.decode(b.subarray(from, to));
   }
@@ -169,7 +168,9 @@ function str(b: Uint8Array, n: number): string | typeof NOT_FAST {
 
 /** Longer strings are decoded as msgpackr decodes them, natively. */
 const LONG_STRING = 64;
-const utf8 = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is text, kept as msgpackr's native decoder and
+// JSON.parse keep it (the default TextDecoder would drop it from the string).
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 

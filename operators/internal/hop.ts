@@ -12,6 +12,13 @@ import { Subscriber, type Observable, type Subscription } from 'rxjs';
  * every request crosses about a dozen operators in the server's pipeline.
  */
 class HopSubscriber<T> extends Subscriber<T> {
+  /**
+   * Kept apart from `this.destination`, which RxJS sets to null on unsubscribe: an
+   * emission may tear the chain down synchronously and the callback throw after it
+   * (RxJS's OperatorSubscriber closes over its destination for the same reason).
+   */
+  private readonly out: Subscriber<unknown>;
+
   constructor(
     destination: Subscriber<unknown>,
     private readonly onNext: (value: T) => void,
@@ -19,6 +26,7 @@ class HopSubscriber<T> extends Subscriber<T> {
     private readonly onError: ((error: unknown) => void) | undefined,
   ) {
     super(destination);
+    this.out = destination;
   }
 
   protected override _next(value: T): void {
@@ -26,7 +34,7 @@ class HopSubscriber<T> extends Subscriber<T> {
       this.onNext(value);
     } catch (error) {
       // Thrown out of an operator: the pipeline errors (as in RxJS's operators), never the producer.
-      this.destination.error(error);
+      this.out.error(error);
     }
   }
 
@@ -35,7 +43,7 @@ class HopSubscriber<T> extends Subscriber<T> {
     try {
       this.onComplete();
     } catch (error) {
-      this.destination.error(error);
+      this.out.error(error);
     } finally {
       this.unsubscribe();
     }
@@ -45,6 +53,8 @@ class HopSubscriber<T> extends Subscriber<T> {
     if (this.onError === undefined) return super._error(error);
     try {
       this.onError(error);
+    } catch (thrown) {
+      this.out.error(thrown);
     } finally {
       this.unsubscribe();
     }

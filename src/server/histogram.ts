@@ -21,34 +21,41 @@ const BUCKETS = OCTAVES * BUCKETS_PER_OCTAVE + 1;
  */
 export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKETS);
-  private total = 0;
-  private unsampled = 0;
+  /** Sum of the weights in `counts`: what percentile ranks are taken against. */
+  private weight = 0;
+  private timed = 0;
+  private calls = 0;
 
-  /** Counts one sample of `ms` milliseconds. */
-  record(ms: number): void {
-    this.counts[bucketOf(ms)]! += 1;
-    this.total += 1;
+  /**
+   * Counts one sample of `ms` milliseconds that stands for `weight` events (itself
+   * and the ones sampled around it), so that a sample taken one in n weighs n.
+   */
+  record(ms: number, weight = 1): void {
+    this.counts[bucketOf(ms)]! += weight;
+    this.weight += weight;
+    this.timed += 1;
+    this.calls += 1;
   }
 
-  /** Counts one event that was not timed: it is in `count`, not in the percentiles. */
+  /** Counts one event that was not timed: it is in `count`, and its sample's weight stands for it. */
   skip(): void {
-    this.unsampled += 1;
+    this.calls += 1;
   }
 
   /** How many events were counted, timed or not. */
   get count(): number {
-    return this.total + this.unsampled;
+    return this.calls;
   }
 
   /** How many of them were timed (what the percentiles are made of). */
   get samples(): number {
-    return this.total;
+    return this.timed;
   }
 
-  /** The value below which fraction `q` (0..1) of samples fall; 0 with no samples. */
+  /** The value below which fraction `q` (0..1) of samples fall, by weight; 0 with no samples. */
   percentile(q: number): number {
-    if (this.total === 0) return 0;
-    const rank = Math.max(1, Math.ceil(q * this.total));
+    if (this.weight === 0) return 0;
+    const rank = Math.max(1, Math.ceil(q * this.weight));
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.counts[i]!;

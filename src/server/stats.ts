@@ -33,7 +33,8 @@ export interface ServerStats {
   /**
    * Handler latency in milliseconds, from call to result (or stream end). `count`
    * is every call; the percentiles come from the `samples` timed (all calls on a
-   * quiet server; on a busy one the first 8 per event-loop turn, then 1 in 8).
+   * quiet server; on a busy one the first 8 per event-loop turn, then 1 in 8,
+   * weighted as the 8 calls it stands for).
    */
   readonly latencyMs: { readonly count: number; readonly samples: number; readonly p50: number; readonly p90: number; readonly p99: number };
 }

@@ -21,6 +21,20 @@ describe('handler latency: every call counted, the clock read for a sample', () 
     expect(histogram.samples).toBe(TIMED_PER_TURN + sampledAfter + 3);
   });
 
+  it('weighs a sampled call as the calls it stands for, so late calls of a busy turn count fully', () => {
+    const histogram = new LatencyHistogram();
+    // 8 fast calls (all timed), then 8 x 8 slow ones of which every 8th is timed.
+    for (let i = 0; i < TIMED_PER_TURN; i++) histogram.record(0.01);
+    for (let i = 0; i < 8 * SAMPLE_EVERY; i++) {
+      if (i % SAMPLE_EVERY === 0) histogram.record(10, SAMPLE_EVERY);
+      else histogram.skip();
+    }
+    expect(histogram.count).toBe(TIMED_PER_TURN + 8 * SAMPLE_EVERY);
+    expect(histogram.samples).toBe(TIMED_PER_TURN + 8);
+    // 64 of 72 calls were slow: the median is slow (unweighted, 8 fast of 16 samples would make it fast).
+    expect(histogram.percentile(0.5)).toBeGreaterThanOrEqual(10);
+  });
+
   it('times a slow async handler to its settling, and counts a throwing one', async () => {
     await new Promise((resolve) => setImmediate(resolve));
     const histogram = new LatencyHistogram();
