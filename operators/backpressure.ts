@@ -19,8 +19,8 @@ export interface BackpressureOptions {
 /**
  * Wraps the request-handling stages (`inner`, usually `pipe(route(handlers),
  * handle())`) and steers each connection's read demand by its requests in flight:
- * it counts RequestRecords going into `inner` and `final` ReplyRecords coming
- * out, per connection; at `highWater` it calls
+ * it counts RequestRecords (and `final` replies made upstream) going into `inner`
+ * and `final` ReplyRecords coming out, per connection; at `highWater` it calls
  * `connection.pause(PauseReason.InFlight)`, and once the count is back at or
  * below `lowWater`, `connection.resume(PauseReason.InFlight)`. The kernel's socket
  * buffer and TCP window then hold the client back (PROTOCOL.md 4: backpressure,
@@ -87,10 +87,13 @@ export function backpressure(
         source,
         subscriber,
         (record) => {
-          if (record.type === 'request') {
+          // A final reply made upstream (an auth stage's refusal) passes through inner and
+          // is counted out below like any answer: count it in too, or it would undercount.
+          if (record.type === 'request' || (record.type === 'reply' && record.final === true)) {
             const count = (inFlight.get(record.connection) ?? 0) + 1;
             inFlight.set(record.connection, count);
-            if (count >= highWater && (record.connection.pausedBy & PauseReason.InFlight) === 0) {
+            // Only a request adds work; a reply is on its way out at once.
+            if (record.type === 'request' && count >= highWater && (record.connection.pausedBy & PauseReason.InFlight) === 0) {
               record.connection.pause(PauseReason.InFlight);
             }
           } else if (record.type === 'end') {

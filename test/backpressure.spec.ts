@@ -40,6 +40,22 @@ describe('backpressure()', () => {
   });
 
   describe('as an operator', () => {
+    it('counts a final reply made upstream in as well as out, so it cannot undercount requests in flight', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const slow = (): Observable<unknown> => cold('----|');
+        // a is in flight (paused at highWater 1); u is an answer an upstream stage (an auth
+        // check, a decode error) made itself and marked final: it passes through inner.
+        const source = cold('-au------|', { a: request(conn, slow, 1), u: final(conn, 9, { kind: 'error' }) });
+        const out = source.pipe(backpressure(handle(), { highWater: 1, lowWater: 0 }));
+        expectObservable(out).toBe('--u--x---|', { u: final(conn, 9, { kind: 'error' }), x: { ...final(conn, 1), result: [] } });
+      });
+      // Reading resumes when a is answered, not when the upstream answer passes.
+      expect(demand).toEqual([
+        [1, 'pause', IN_FLIGHT],
+        [5, 'resume', IN_FLIGHT],
+      ]);
+    });
+
     it('pauses reading at highWater requests in flight and resumes at lowWater', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const slow = (): Observable<unknown> => cold('----|');
