@@ -1,4 +1,4 @@
-import { from, Subject, type OperatorFunction } from 'rxjs';
+import { Subject, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { contentLengthFrames } from '../operators/contentLengthFrames.js';
@@ -16,6 +16,7 @@ import {
   type BytesInput,
   type TestConnection,
 } from '../src/testing/index.js';
+import { collect as collectAll } from './helpers/collect.js';
 
 let scheduler: TestScheduler;
 beforeEach(() => {
@@ -24,11 +25,8 @@ beforeEach(() => {
 
 const lsp = (conn: TestConnection, data: BytesInput) => dataRecord(conn, data, 'lsp');
 
-function collect(records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = contentLengthFrames()): PipelineRecord[] {
-  const out: PipelineRecord[] = [];
-  from(records).pipe(op).subscribe((r) => out.push(r));
-  return out;
-}
+const collect = (records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = contentLengthFrames()): PipelineRecord[] =>
+  collectAll(op, records);
 /** Frame bodies, `!reason` per violation, the type of anything else. */
 function bodies(conn: TestConnection, chunks: BytesInput[], op?: OperatorFunction<PipelineRecord, PipelineRecord>): string[] {
   return collect(

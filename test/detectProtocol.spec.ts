@@ -16,6 +16,7 @@ import {
   toReadable,
   type ReadableRecord,
 } from '../src/testing/index.js';
+import { collect } from './helpers/collect.js';
 
 let scheduler: TestScheduler;
 beforeEach(() => {
@@ -292,8 +293,3 @@ describe('detectProtocol', () => {
   });
 });
 
-function collect(op: OperatorFunction<PipelineRecord, PipelineRecord>, records: PipelineRecord[]): PipelineRecord[] {
-  const out: PipelineRecord[] = [];
-  from(records).pipe(op).subscribe((r) => out.push(r));
-  return out;
-}

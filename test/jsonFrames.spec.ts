@@ -1,9 +1,10 @@
-import { from, Subject, type OperatorFunction } from 'rxjs';
+import { Subject, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { jsonFrames } from '../operators/jsonFrames.js';
 import type { FrameRecord, PipelineRecord } from '../src/records.js';
 import { dataRecord, endRecord, openRecord, readable, testConnection, toReadable, utf8, type TestConnection } from '../src/testing/index.js';
+import { collect as collectAll } from './helpers/collect.js';
 
 let scheduler: TestScheduler;
 beforeEach(() => {
@@ -12,11 +13,8 @@ beforeEach(() => {
 
 const json = (conn: TestConnection, text: string) => dataRecord(conn, text, 'jsonrpc');
 
-function collect(records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = jsonFrames()): PipelineRecord[] {
-  const out: PipelineRecord[] = [];
-  from(records).pipe(op).subscribe((r) => out.push(r));
-  return out;
-}
+const collect = (records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = jsonFrames()): PipelineRecord[] =>
+  collectAll(op, records);
 /** The texts of the frames that came out, and the reason of any violation. */
 function frames(conn: TestConnection, chunks: string[], op?: OperatorFunction<PipelineRecord, PipelineRecord>): string[] {
   return collect(

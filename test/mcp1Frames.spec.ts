@@ -1,4 +1,4 @@
-import { from, Subject, type OperatorFunction } from 'rxjs';
+import { Subject, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mcp1Frames } from '../operators/mcp1Frames.js';
@@ -16,6 +16,7 @@ import {
   type BytesInput,
   type TestConnection,
 } from '../src/testing/index.js';
+import { collect as collectAll } from './helpers/collect.js';
 
 let scheduler: TestScheduler;
 beforeEach(() => {
@@ -24,11 +25,8 @@ beforeEach(() => {
 
 const mcp1 = (conn: TestConnection, data: BytesInput) => dataRecord(conn, data, 'mcp1');
 
-function collect(records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = mcp1Frames()): PipelineRecord[] {
-  const out: PipelineRecord[] = [];
-  from(records).pipe(op).subscribe((r) => out.push(r));
-  return out;
-}
+const collect = (records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = mcp1Frames()): PipelineRecord[] =>
+  collectAll(op, records);
 /** `id:type:payload` per frame, `!reason:message` per violation. */
 function summary(records: PipelineRecord[]): string[] {
   return records.map((r) =>

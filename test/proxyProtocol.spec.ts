@@ -1,4 +1,4 @@
-import { from, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { proxyProtocol } from '../operators/proxyProtocol.js';
@@ -17,6 +17,7 @@ import {
   type ReadableRecord,
   type TestConnection,
 } from '../src/testing/index.js';
+import { collect as collectAll } from './helpers/collect.js';
 
 let scheduler: TestScheduler;
 beforeEach(() => {
@@ -25,11 +26,8 @@ beforeEach(() => {
 
 const behindBalancer = (): TestConnection => testConnection({ listener: { proxyProtocol: true } });
 
-function collect(records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = proxyProtocol()): PipelineRecord[] {
-  const out: PipelineRecord[] = [];
-  from(records).pipe(op).subscribe((r) => out.push(r));
-  return out;
-}
+const collect = (records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = proxyProtocol()): PipelineRecord[] =>
+  collectAll(op, records);
 const run = (records: PipelineRecord[]): ReadableRecord[] => collect(records).map((r) => toReadable(r));
 /** The client's bytes that came out, joined. */
 const payload = (records: PipelineRecord[]): string =>
