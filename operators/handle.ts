@@ -308,8 +308,11 @@ class Dispatcher {
         if (!call.done) this.start(call);
       }
       if (this.queueHead === this.queue.length) {
-        this.queue.length = 0;
-        this.queueHead = 0;
+        // Setting length is a runtime call even when it changes nothing: most drains find the queue empty.
+        if (this.queueHead !== 0) {
+          this.queue.length = 0;
+          this.queueHead = 0;
+        }
       } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
         this.queue.splice(0, this.queueHead);
         this.queueHead = 0;

@@ -1,4 +1,4 @@
-import { from, toArray } from 'rxjs';
+import { from, Subject, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { route } from '../operators/route.js';
@@ -121,5 +121,31 @@ describe('route()', () => {
     const other: Handler = () => 1;
     const routed = { ...request('nope'), handler: other };
     expect(routeAll({ echo }, [routed])[0]).toBe(routed);
+  });
+
+  it('sees a handler replaced, removed or added after it was found', () => {
+    // route() remembers the last method it found; the handlers object still decides.
+    const handlers: Record<string, Handler> = { echo };
+    const input = new Subject<PipelineRecord>();
+    const out: PipelineRecord[] = [];
+    input.pipe(route(handlers)).subscribe((r) => out.push(r));
+    input.next(request('echo'));
+    const other: Handler = () => 2;
+    handlers.echo = other;
+    input.next(request('echo'));
+    delete handlers.echo;
+    input.next(request('echo', { id: 3 }));
+    handlers.echo = echo;
+    input.next(request('echo'));
+    Object.setPrototypeOf(handlers, { echo });
+    delete handlers.echo;
+    input.next(request('echo', { id: 5 }));
+    expect(out.map((r) => (r.type === 'request' ? r.handler : r.type === 'reply' ? r.error?.code : r))).toEqual([
+      echo,
+      other,
+      -32601,
+      echo,
+      -32601,
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject, type Subscriber } from 'rxjs';
 import type { Slice, DataRecord } from '../records.js';
 import { newSlots } from './slots.js';
 import {
@@ -141,17 +141,28 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
   bytesIn = 0;
   bytesOut = 0;
   private nextId = 1;
-  private readonly subject = new Subject<Slice>();
+  /**
+   * Who subscribed to `slices$`, replaced (never changed in place) on every
+   * subscribe and unsubscribe, so an emission runs over a fixed list. Not a
+   * Subject: RxJS's CommonJS build, the one Node loads, walks a Subject's
+   * observers with an iterator object per `next`, once per record.
+   */
+  private sinks: ReadonlyArray<Subscriber<Slice>> = [];
+  private finished = false;
   private readonly lingering: Array<{ conn: C; deadline: number }> = [];
   private lingerTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(readonly writeHighWaterBytes: number) {
     this.slices$ = new Observable<Slice>((subscriber) => {
-      const subscription = this.subject.subscribe(subscriber);
+      if (this.finished) {
+        subscriber.complete();
+        return undefined;
+      }
+      this.sinks = [...this.sinks, subscriber];
       this.setActive(true);
       return () => {
-        subscription.unsubscribe();
-        if (!this.subject.observed) this.setActive(false);
+        this.sinks = this.sinks.filter((s) => s !== subscriber);
+        if (this.sinks.length === 0) this.setActive(false);
       };
     });
   }
@@ -214,7 +225,12 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
 
   /** The transport is closed: completes `slices$` and `connections$`. */
   protected finish(): void {
-    this.subject.complete();
+    if (!this.finished) {
+      this.finished = true;
+      const sinks = this.sinks;
+      this.sinks = [];
+      for (const s of sinks) s.complete();
+    }
     this.connections$.complete();
   }
 
@@ -244,7 +260,8 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
   }
 
   private emit(record: Slice): void {
-    this.subject.next(record);
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.next(record);
     const own = record.connection as C;
     if (own.subject && record.type !== 'open') own.subject.next(record);
   }
