@@ -1,5 +1,6 @@
-import { Observable, Subject, type OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
 import { hop } from './internal/hop.js';
+import { Relay } from './internal/relay.js';
 import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { OptionsError } from '../src/errors.js';
 import type { PipelineRecord } from '../src/records.js';
@@ -68,8 +69,9 @@ export function backpressure(
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
       const inFlight = new ConnectionMap<number>(SLOT);
-      const shared = new Subject<PipelineRecord>();
-      const output = hop(inner(shared), subscriber, (record) => {
+      // Not a Subject: one is passed every request and reply (see Relay).
+      const shared = new Relay<PipelineRecord>();
+      const output = hop(inner(shared.observable), subscriber, (record) => {
         if (record.type === 'reply' && record.final) {
           const count = inFlight.get(record.connection);
           // Unknown: its connection's `end` already came, and that forgot it.

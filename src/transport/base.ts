@@ -1,4 +1,5 @@
-import { Observable, Subject, type Subscriber } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
+import { Relay } from '../../operators/internal/relay.js';
 import type { Slice, DataRecord } from '../records.js';
 import { newSlots } from './slots.js';
 import {
@@ -141,30 +142,13 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
   bytesIn = 0;
   bytesOut = 0;
   private nextId = 1;
-  /**
-   * Who subscribed to `slices$`, replaced (never changed in place) on every
-   * subscribe and unsubscribe, so an emission runs over a fixed list. Not a
-   * Subject: RxJS's CommonJS build, the one Node loads, walks a Subject's
-   * observers with an iterator object per `next`, once per record.
-   */
-  private sinks: ReadonlyArray<Subscriber<Slice>> = [];
-  private finished = false;
+  /** Every record of every connection, to whoever subscribed to `slices$` (hot path: not a Subject). */
+  private readonly relay = new Relay<Slice>((observed) => this.setActive(observed));
   private readonly lingering: Array<{ conn: C; deadline: number }> = [];
   private lingerTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(readonly writeHighWaterBytes: number) {
-    this.slices$ = new Observable<Slice>((subscriber) => {
-      if (this.finished) {
-        subscriber.complete();
-        return undefined;
-      }
-      this.sinks = [...this.sinks, subscriber];
-      this.setActive(true);
-      return () => {
-        this.sinks = this.sinks.filter((s) => s !== subscriber);
-        if (this.sinks.length === 0) this.setActive(false);
-      };
-    });
+    this.slices$ = this.relay.observable;
   }
 
   abstract stopAccepting(): Promise<void>;
@@ -225,12 +209,7 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
 
   /** The transport is closed: completes `slices$` and `connections$`. */
   protected finish(): void {
-    if (!this.finished) {
-      this.finished = true;
-      const sinks = this.sinks;
-      this.sinks = [];
-      for (const s of sinks) s.complete();
-    }
+    this.relay.complete();
     this.connections$.complete();
   }
 
@@ -260,8 +239,7 @@ export abstract class BaseTransport<C extends TransportConnection = TransportCon
   }
 
   private emit(record: Slice): void {
-    const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.next(record);
+    this.relay.next(record);
     const own = record.connection as C;
     if (own.subject && record.type !== 'open') own.subject.next(record);
   }
