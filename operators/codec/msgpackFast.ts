@@ -152,16 +152,12 @@ function str(b: Uint8Array, n: number): string | typeof NOT_FAST {
   if (n > end - pos) return NOT_FAST;
   const from = pos;
   const to = pos + n;
-  if (n <= 4) {
-    // Measured: a few concatenations beat any call for the shortest strings.
-    let s = '';
-    for (let i = from; i < to; i++) {
-      const c = b[i]!;
-      if (c > 0x7f) return NOT_FAST;
-      s += String.fromCharCode(c);
-    }
+  if (n <= SHORT_STRING) {
+    let high = 0;
+    for (let i = from; i < to; i++) high |= b[i]!;
+    if (high > 0x7f) return NOT_FAST;
     pos = to;
-    return s;
+    return shortAscii(b, from, n);
   }
   if (n > LONG_STRING) {
     // Decoded natively as msgpackr does past 64 bytes, so any UTF-8 comes out the
@@ -173,6 +169,38 @@ function str(b: Uint8Array, n: number): string | typeof NOT_FAST {
   pos = to;
   // Node's own Latin-1 decoder (ASCII is Latin-1): one native call, one allocation.
   return latin1Slice.call(b, from, to);
+}
+
+/** Strings up to this long are made by one String.fromCharCode call. */
+const SHORT_STRING = 8;
+
+/**
+ * `n` (at most {@link SHORT_STRING}) ASCII bytes as a string. Measured: one call
+ * with the exact number of arguments takes half the time of a concatenation per
+ * character, and a fifth of a native slice call (which costs its crossing).
+ */
+function shortAscii(b: Uint8Array, at: number, n: number): string {
+  const f = String.fromCharCode;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return f(b[at]!);
+    case 2:
+      return f(b[at]!, b[at + 1]!);
+    case 3:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!);
+    case 4:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
+    case 5:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!);
+    case 6:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!);
+    case 7:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!);
+    default:
+      return f(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+  }
 }
 
 /** Longer strings are decoded as msgpackr decodes them, natively. */
