@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { Mcp1Type, type PipelineRecord, type ReplyRecord, type RpcErrorObject } from '../src/records.js';
 import { packAfter } from './codec/msgpack.js';
+import { packFastAfter } from './codec/msgpackPackFast.js';
 import { encodeAfter } from './codec/utf8.js';
 import { INTERNAL_ERROR, MCP1_FLAG_JSON, MCP1_HEADER_BYTES, writeMcp1Header } from './codec/wire.js';
 import { hop } from './internal/hop.js';
@@ -124,7 +125,8 @@ function frame(type: number, id: number, value: unknown, json: boolean, empty = 
   let bytes: Uint8Array;
   if (empty) bytes = new Uint8Array(MCP1_HEADER_BYTES);
   else if (json) bytes = encodeAfter(MCP1_HEADER_BYTES, JSON.stringify(value) ?? 'null');
-  else bytes = packAfter(MCP1_HEADER_BYTES, value);
+  // Primitives and arrays of them by hand, into the output slab; anything else through msgpackr.
+  else bytes = packFastAfter(MCP1_HEADER_BYTES, value) ?? packAfter(MCP1_HEADER_BYTES, value);
   writeMcp1Header(bytes, type, json ? MCP1_FLAG_JSON : 0, id, bytes.length - MCP1_HEADER_BYTES);
   return bytes;
 }

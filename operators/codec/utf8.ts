@@ -1,24 +1,13 @@
 /**
  * UTF-8 in and out for the codec operators. Every encoder here makes exactly one
  * allocation per message: the exact-size output, header and trailer included, as a
- * view of a shared slab.
+ * view of the shared slab (slab.ts).
  * @module
  */
+import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
 
 // fatal: invalid UTF-8 is a parse error (PROTOCOL.md 2: "UTF-8 throughout"), not U+FFFD.
 const decoder = new TextDecoder('utf-8', { fatal: true });
-
-// A Uint8Array over 64 bytes gets its own off-heap ArrayBuffer, which costs V8
-// about ten times a small view (and one up to 64 bytes lives on the V8 heap, which
-// the transports' native writes must then move off it). So outputs are carved from
-// a shared slab, the way Node's Buffer pool and msgpackr do: one view per message.
-// Regions are never reused, so a view stays valid; it keeps its slab alive, but the
-// transports copy what they are given to write, so slabs are freed once written.
-const SLAB_BYTES = 64 * 1024;
-/** Larger outputs get a buffer of their own (and waste at most this at a slab's end). */
-const SLAB_ITEM_MAX = 8 * 1024;
-let slab = new Uint8Array(SLAB_BYTES);
-let slabUsed = 0;
 
 /** Decodes UTF-8; throws a TypeError on malformed input. */
 export function decodeUtf8(bytes: Uint8Array): string {
@@ -69,15 +58,11 @@ function encodeBetween(before: number, text: string, after: number): Uint8Array 
       return out;
     }
   }
-  if (SLAB_BYTES - slabUsed < before + room + after) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const start = slabUsed;
+  const slab = slabRoom(before + room + after);
+  const start = slabStart();
   // Zero as promised: slab regions are fresh memory, never handed out twice.
   const written = utf8Write.call(slab, text, start + before, room);
-  slabUsed = start + before + written + after;
-  return slab.subarray(start, slabUsed);
+  return slabTake(start + before + written + after);
 }
 
 const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;

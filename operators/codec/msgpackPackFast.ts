@@ -1,0 +1,207 @@
+/**
+ * An encoder for the MessagePack of most results: nil, booleans, numbers,
+ * strings, and arrays of those (nested at most {@link PACK_FAST_DEPTH} deep), written
+ * straight into the shared output slab after the MCP1 header's room. Anything else
+ * (objects, Maps, Dates, bytes, BigInt, a result past the slab's item size) returns
+ * undefined and goes to msgpackr. For every value it takes it writes exactly the
+ * bytes msgpackr writes with the server's settings (a property test compares them),
+ * without msgpackr's per-call setup or the Buffer view it returns.
+ * @module
+ */
+import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
+
+/** Deepest array nesting encoded here. */
+export const PACK_FAST_DEPTH = 4;
+
+/**
+ * `headerBytes` zero bytes, then `value` as MessagePack, as one view; or undefined
+ * when `value` is not one this encoder takes.
+ */
+export function packFastAfter(headerBytes: number, value: unknown): Uint8Array | undefined {
+  const max = bound(value, 0);
+  if (max < 0 || headerBytes + max > SLAB_ITEM_MAX) return undefined;
+  const out = slabRoom(headerBytes + max);
+  const end = write(out, slabStart() + headerBytes, value);
+  return slabTake(end);
+}
+
+/** The most bytes `value` can take, or -1 when it is not one this encoder takes. */
+function bound(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      // Header at most 5 bytes; UTF-8 at most 3 bytes per UTF-16 unit.
+      return 5 + value.length * 3;
+    case 'number':
+      return 9;
+    case 'boolean':
+    case 'undefined':
+      return 1;
+    case 'object': {
+      if (value === null) return 1;
+      if (!Array.isArray(value) || value.constructor !== Array || depth >= PACK_FAST_DEPTH) return -1;
+      let total = 5;
+      for (let i = 0; i < value.length; i++) {
+        const b = bound(value[i], depth + 1);
+        if (b < 0) return -1;
+        total += b;
+        if (total > SLAB_ITEM_MAX) return -1;
+      }
+      return total;
+    }
+    default:
+      return -1;
+  }
+}
+
+/** Writes `value` (which {@link bound} accepted) at `at`; returns where it ends. */
+function write(out: Uint8Array, at: number, value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return str(out, at, value);
+    case 'number':
+      return num(out, at, value);
+    case 'boolean':
+      out[at] = value ? 0xc3 : 0xc2;
+      return at + 1;
+    case 'object':
+      if (value !== null) return array(out, at, value as unknown[]);
+      out[at] = 0xc0;
+      return at + 1;
+    default:
+      // undefined: nil, as the server's msgpackr writes it (encodeUndefinedAsNil).
+      out[at] = 0xc0;
+      return at + 1;
+  }
+}
+
+function array(out: Uint8Array, at: number, items: unknown[]): number {
+  const n = items.length;
+  if (n < 0x10) {
+    out[at++] = 0x90 | n;
+  } else if (n < 0x10000) {
+    out[at++] = 0xdc;
+    out[at++] = n >> 8;
+    out[at++] = n & 0xff;
+  } else {
+    out[at++] = 0xdd;
+    at = u32(out, at, n);
+  }
+  for (let i = 0; i < n; i++) at = write(out, at, items[i]);
+  return at;
+}
+
+/** As msgpackr: the smallest integer form for 32-bit integers (-0 as 0), float 64 otherwise. */
+function num(out: Uint8Array, at: number, v: number): number {
+  if (v >>> 0 === v) {
+    if (v < 0x80) {
+      out[at] = v;
+      return at + 1;
+    }
+    if (v < 0x100) {
+      out[at] = 0xcc;
+      out[at + 1] = v;
+      return at + 2;
+    }
+    if (v < 0x10000) {
+      out[at] = 0xcd;
+      out[at + 1] = v >> 8;
+      out[at + 2] = v & 0xff;
+      return at + 3;
+    }
+    out[at] = 0xce;
+    return u32(out, at + 1, v);
+  }
+  if (v >> 0 === v) {
+    if (v >= -0x20) {
+      out[at] = 0x100 + v;
+      return at + 1;
+    }
+    if (v >= -0x80) {
+      out[at] = 0xd0;
+      out[at + 1] = v + 0x100;
+      return at + 2;
+    }
+    if (v >= -0x8000) {
+      out[at] = 0xd1;
+      out[at + 1] = (v >> 8) & 0xff;
+      out[at + 2] = v & 0xff;
+      return at + 3;
+    }
+    out[at] = 0xd2;
+    return u32(out, at + 1, v >>> 0);
+  }
+  out[at] = 0xcb;
+  f64View.setFloat64(0, v);
+  for (let i = 0; i < 8; i++) out[at + 1 + i] = f64Bytes[i]!;
+  return at + 9;
+}
+
+const f64Bytes = new Uint8Array(8);
+const f64View = new DataView(f64Bytes.buffer);
+
+function u32(out: Uint8Array, at: number, v: number): number {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >> 16) & 0xff;
+  out[at + 2] = (v >> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+  return at + 4;
+}
+
+/** msgpackr encodes strings under this many UTF-16 units in JS, longer ones natively. */
+const NATIVE_STRING = 0x40;
+
+/**
+ * A string with the smallest header that holds its UTF-8 length, written after room
+ * for the largest header its UTF-16 length allows and moved back when smaller.
+ * Short strings are encoded as msgpackr's own loop encodes them (a lone surrogate
+ * as three bytes), longer ones by Node's UTF-8 writer, as msgpackr does.
+ */
+function str(out: Uint8Array, at: number, s: string): number {
+  const units = s.length;
+  const room = units < 0x20 ? 1 : units < 0x100 ? 2 : units < 0x10000 ? 3 : 5;
+  let length: number;
+  if (units < NATIVE_STRING) {
+    let p = at + room;
+    for (let i = 0; i < units; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) {
+        out[p++] = c;
+      } else if (c < 0x800) {
+        out[p++] = (c >> 6) | 0xc0;
+        out[p++] = (c & 0x3f) | 0x80;
+      } else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c & 0x03ff) << 10) + (s.charCodeAt(++i) & 0x03ff);
+        out[p++] = (c >> 18) | 0xf0;
+        out[p++] = ((c >> 12) & 0x3f) | 0x80;
+        out[p++] = ((c >> 6) & 0x3f) | 0x80;
+        out[p++] = (c & 0x3f) | 0x80;
+      } else {
+        out[p++] = (c >> 12) | 0xe0;
+        out[p++] = ((c >> 6) & 0x3f) | 0x80;
+        out[p++] = (c & 0x3f) | 0x80;
+      }
+    }
+    length = p - at - room;
+  } else {
+    length = utf8Write.call(out, s, at + room, units * 3);
+  }
+  const header = length < 0x20 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+  // The UTF-8 length is never below the UTF-16 one: a header can only need more room.
+  if (header > room) out.copyWithin(at + header, at + room, at + room + length);
+  if (header === 1) {
+    out[at] = 0xa0 | length;
+  } else if (header === 2) {
+    out[at] = 0xd9;
+    out[at + 1] = length;
+  } else if (header === 3) {
+    out[at] = 0xda;
+    out[at + 1] = length >> 8;
+    out[at + 2] = length & 0xff;
+  } else {
+    out[at] = 0xdb;
+    u32(out, at + 1, length);
+  }
+  return at + header + length;
+}
+
+const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;

@@ -1,0 +1,41 @@
+/**
+ * Where the encoders write their output. A Uint8Array over 64 bytes gets its own
+ * off-heap ArrayBuffer, which costs V8 about ten times a small view (and one up to
+ * 64 bytes lives on the V8 heap, which the transports' native writes must then move
+ * off it). So outputs are carved from a shared slab, the way Node's Buffer pool and
+ * msgpackr do: one view per message. Regions are never reused, so a view stays
+ * valid; it keeps its slab alive, but the transports copy what they are given to
+ * write, so slabs are freed once written.
+ *
+ * An encoder asks for room with {@link slabRoom}, writes from {@link slabStart},
+ * and takes its bytes with {@link slabTake}; nothing else may run in between.
+ * @module
+ */
+
+const SLAB_BYTES = 64 * 1024;
+/** Larger outputs get a buffer of their own (and waste at most this at a slab's end). */
+export const SLAB_ITEM_MAX = 8 * 1024;
+
+let slab = new Uint8Array(SLAB_BYTES);
+let used = 0;
+
+/** The slab, with at least `bytes` (at most {@link SLAB_ITEM_MAX}) free from {@link slabStart}, fresh zeroed memory. */
+export function slabRoom(bytes: number): Uint8Array {
+  if (SLAB_BYTES - used < bytes) {
+    slab = new Uint8Array(SLAB_BYTES);
+    used = 0;
+  }
+  return slab;
+}
+
+/** Where the next output starts in the slab {@link slabRoom} returned. */
+export function slabStart(): number {
+  return used;
+}
+
+/** The output written from {@link slabStart} up to `end`, as a view; the slab moves past it. */
+export function slabTake(end: number): Uint8Array {
+  const start = used;
+  used = end;
+  return slab.subarray(start, end);
+}
