@@ -37,7 +37,7 @@ const value = fc.letrec((tie) => ({
     fc.string({ minLength: 20, maxLength: 300 }),
     fc.string({ unit: 'grapheme', minLength: 60, maxLength: 200 }),
     fc.array(tie('any'), { maxLength: 5 }),
-    fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString')), tie('any'), { maxKeys: 5 }),
+    fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString', 'method', 'params')), tie('any'), { maxKeys: 5 }),
   ),
 })).any;
 
@@ -88,6 +88,29 @@ describe('decodeFast: the hand decoder for plain requests', () => {
     // ...and the general path still decodes each of them.
     expect(decodeMsgpack(packr.pack({ method: 'héllo' }))).toEqual({ method: 'héllo' });
     expect(Object.keys(decodeMsgpack(Uint8Array.of(0x81, 0xa9, ...Buffer.from('__proto__'), 0x01)) as object)).toEqual(['__proto__']);
+  });
+
+  it('makes every two-key map the way msgpackr does, the request envelope {method, params} included', () => {
+    const packr = clients[0]!;
+    const maps: Array<[string, unknown][]> = [
+      [['method', 'echo'], ['params', [1]]],
+      [['params', [1]], ['method', 'echo']],
+      [['method', 'echo'], ['other', 2]],
+      [['other', 1], ['params', 2]],
+      [['method', 'a'], ['method', 'b']],
+      [['method', 'a'], ['__proto__', 1]],
+      [['method', { params: 1 }], ['params', { method: 2 }]],
+    ];
+    for (const entries of maps) {
+      // Built as Maps, so that a repeated or __proto__ key is packed as given.
+      const bytes = packr.pack(new Map(entries));
+      const got = decodeFast(bytes);
+      const want = entries.some(([k]) => k === '__proto__') ? NOT_FAST : reference.unpack(bytes);
+      if (want === NOT_FAST) expect(got).toBe(NOT_FAST);
+      else expect(same(got, want)).toBe(true);
+    }
+    // The envelope inside a value is an ordinary map.
+    expect(decodeFast(packr.pack([{ method: 'm', params: [] }]))).toStrictEqual([{ method: 'm', params: [] }]);
   });
 
   it(`declines nesting deeper than ${FAST_DEPTH} and claimed lengths past the input, allocating nothing for them`, () => {
