@@ -45,6 +45,19 @@ describe('Relay (the hot-path Subject)', () => {
     expect(calls).toEqual([true, false, true, false]);
   });
 
+  it('tells it is no longer observed when it ends with subscribers, once', () => {
+    for (const end of ['complete', 'error'] as const) {
+      const calls: boolean[] = [];
+      const relay = new Relay<number>((observed) => calls.push(observed));
+      relay.observable.subscribe({ error: () => undefined });
+      relay.observable.subscribe({ error: () => undefined });
+      if (end === 'complete') relay.complete();
+      else relay.error(new Error('x'));
+      relay.observable.subscribe({ error: () => undefined });
+      expect(calls).toEqual([true, false]);
+    }
+  });
+
   it('completes its subscribers, and any that come later', () => {
     const relay = new Relay<number>();
     const events: string[] = [];

@@ -1,32 +1,56 @@
 /**
- * An encoder for the MessagePack of most results: nil, booleans, numbers,
- * strings, and arrays of those (nested at most {@link PACK_FAST_DEPTH} deep), written
- * straight into the shared output slab after the MCP1 header's room. Anything else
- * (objects, Maps, Dates, bytes, BigInt, a result past the slab's item size) returns
- * undefined and goes to msgpackr. For every value it takes it writes exactly the
- * bytes msgpackr writes with the server's settings (a property test compares them),
- * without msgpackr's per-call setup or the Buffer view it returns.
+ * An encoder for the MessagePack of most results: nil, booleans, numbers, strings,
+ * and flat arrays of at most {@link PACK_FAST_ITEMS} of those, written straight into
+ * the shared output slab after the MCP1 header's room. Anything else (objects,
+ * Maps, Dates, bytes, BigInt, nested or longer arrays, a result past the slab's item
+ * size) returns undefined and goes to msgpackr, which measured faster on those
+ * (bench numbers in bench/RESULTS.md). For every value it takes it writes exactly
+ * the bytes msgpackr writes with the server's settings (a property test compares
+ * them), without msgpackr's per-call setup or the Buffer view it returns.
  * @module
  */
 import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
 
-/** Deepest array nesting encoded here. */
-export const PACK_FAST_DEPTH = 4;
+/** Longest array encoded here: past it msgpackr's per-element loop is faster. */
+export const PACK_FAST_ITEMS = 8;
 
 /**
  * `headerBytes` zero bytes, then `value` as MessagePack, as one view; or undefined
  * when `value` is not one this encoder takes.
  */
 export function packFastAfter(headerBytes: number, value: unknown): Uint8Array | undefined {
+  count = 0;
+  lengths = 0;
   const max = bound(value, 0);
-  if (max < 0 || headerBytes + max > SLAB_ITEM_MAX) return undefined;
-  const out = slabRoom(headerBytes + max);
-  const end = write(out, slabStart() + headerBytes, value);
-  return slabTake(end);
+  let bytes: Uint8Array | undefined;
+  if (max >= 0 && headerBytes + max <= SLAB_ITEM_MAX) {
+    const out = slabRoom(headerBytes + max);
+    next = 0;
+    nextLength = 0;
+    bytes = slabTake(write(out, slabStart() + headerBytes));
+  }
+  // Nothing of the value stays referenced from here.
+  // (A loop, not fill(): a builtin call costs more than the few stores.)
+  for (let i = 0; i < count; i++) values[i] = undefined;
+  return bytes;
 }
+
+/**
+ * Every value, in the order written, as {@link bound} read it, and each array's
+ * length: {@link write} takes them from here rather than reading the arrays again,
+ * so an element behind a getter (or a Proxy) is read once and what is written is
+ * exactly what was measured, as msgpackr's single pass would see it.
+ */
+const values: unknown[] = [];
+const arrayLengths: number[] = [];
+let count = 0;
+let lengths = 0;
+let next = 0;
+let nextLength = 0;
 
 /** The most bytes `value` can take, or -1 when it is not one this encoder takes. */
 function bound(value: unknown, depth: number): number {
+  values[count++] = value;
   switch (typeof value) {
     case 'string':
       // Header at most 5 bytes; UTF-8 at most 3 bytes per UTF-16 unit.
@@ -38,12 +62,22 @@ function bound(value: unknown, depth: number): number {
       return 1;
     case 'object': {
       if (value === null) return 1;
-      if (!Array.isArray(value) || value.constructor !== Array || depth >= PACK_FAST_DEPTH) return -1;
+      if (!Array.isArray(value) || value.constructor !== Array || depth > 0) return -1;
+      const n = value.length;
+      if (n > PACK_FAST_ITEMS) return -1;
+      arrayLengths[lengths++] = n;
       let total = 5;
-      for (let i = 0; i < value.length; i++) {
-        const b = bound(value[i], depth + 1);
-        if (b < 0) return -1;
-        total += b;
+      for (let i = 0; i < n; i++) {
+        const item: unknown = value[i];
+        // Numbers inline: arrays of them are common, and a call per element showed.
+        if (typeof item === 'number') {
+          values[count++] = item;
+          total += 9;
+        } else {
+          const b = bound(item, depth + 1);
+          if (b < 0) return -1;
+          total += b;
+        }
         if (total > SLAB_ITEM_MAX) return -1;
       }
       return total;
@@ -53,8 +87,9 @@ function bound(value: unknown, depth: number): number {
   }
 }
 
-/** Writes `value` (which {@link bound} accepted) at `at`; returns where it ends. */
-function write(out: Uint8Array, at: number, value: unknown): number {
+/** Writes the next value {@link bound} accepted at `at`; returns where it ends. */
+function write(out: Uint8Array, at: number): number {
+  const value = values[next++];
   switch (typeof value) {
     case 'string':
       return str(out, at, value);
@@ -64,7 +99,7 @@ function write(out: Uint8Array, at: number, value: unknown): number {
       out[at] = value ? 0xc3 : 0xc2;
       return at + 1;
     case 'object':
-      if (value !== null) return array(out, at, value as unknown[]);
+      if (value !== null) return array(out, at, arrayLengths[nextLength++]!);
       out[at] = 0xc0;
       return at + 1;
     default:
@@ -74,8 +109,8 @@ function write(out: Uint8Array, at: number, value: unknown): number {
   }
 }
 
-function array(out: Uint8Array, at: number, items: unknown[]): number {
-  const n = items.length;
+/** An array of `n` elements: its header, then the next `n` values. */
+function array(out: Uint8Array, at: number, n: number): number {
   if (n < 0x10) {
     out[at++] = 0x90 | n;
   } else if (n < 0x10000) {
@@ -86,7 +121,15 @@ function array(out: Uint8Array, at: number, items: unknown[]): number {
     out[at++] = 0xdd;
     at = u32(out, at, n);
   }
-  for (let i = 0; i < n; i++) at = write(out, at, items[i]);
+  for (let i = 0; i < n; i++) {
+    const item = values[next];
+    if (typeof item === 'number') {
+      next++;
+      at = num(out, at, item);
+    } else {
+      at = write(out, at);
+    }
+  }
   return at;
 }
 

@@ -63,5 +63,7 @@ export class Relay<T> {
       if (how.failed) s.error(how.error);
       else s.complete();
     }
+    // Ended while observed: the last subscriber is gone (their teardowns find the list already empty).
+    if (sinks.length > 0) this.onObserved?.(false);
   }
 }
