@@ -289,21 +289,17 @@ for (const size of [64, 4096]) {
   const p = pipeline(detectProtocol({ timeoutMs: 60_000 }));
   const none = pipeline(identity);
   let i = 0;
+  /** One connection's records, opening split over two reads, through `into`. */
+  const splitOpening = (into: typeof p) => () => {
+    const connection = conns[i++ & 4095]!;
+    into.push({ type: 'open', connection });
+    into.push({ type: 'data', connection, bytes: first });
+    into.push({ type: 'data', connection, bytes: rest });
+    into.push({ type: 'end', connection });
+  };
   group('detectProtocol: opening split over two reads (MC | P1…)', 'ns/conn', 1, {
-    'detectProtocol mcp1, split': () => {
-      const connection = conns[i++ & 4095]!;
-      p.push({ type: 'open', connection });
-      p.push({ type: 'data', connection, bytes: first });
-      p.push({ type: 'data', connection, bytes: rest });
-      p.push({ type: 'end', connection });
-    },
-    'baseline: identity operator, same records': () => {
-      const connection = conns[i++ & 4095]!;
-      none.push({ type: 'open', connection });
-      none.push({ type: 'data', connection, bytes: first });
-      none.push({ type: 'data', connection, bytes: rest });
-      none.push({ type: 'end', connection });
-    },
+    'detectProtocol mcp1, split': splitOpening(p),
+    'baseline: identity operator, same records': splitOpening(none),
   });
 }
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { config, from, pipe, toArray, type OperatorFunction } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { plain } from '../operators/codec/msgpack.js';
 import { isSafeMsgpack } from '../operators/codec/msgpackCheck.js';
 import { decodeJsonRpc } from '../operators/decodeJsonRpc.js';
 import { decodeMcp1 } from '../operators/decodeMcp1.js';
@@ -15,20 +16,10 @@ import { testConnection } from '../src/testing/connection.js';
 const conn = testConnection();
 const client = new Packr({ useRecords: false });
 // Maps as Maps: msgpackr's objects rename a `__proto__` key (fast-check's JSON
-// values include one now and then), which the server keeps as JSON.parse does.
+// values include one now and then), which the server keeps as JSON.parse does;
+// plain() makes the Maps into objects the way the server does.
 const mapClient = new Unpackr({ useRecords: false, mapsAsObjects: false });
 
-/** A decoded value with Maps made into plain objects the way JSON.parse makes them. */
-function plainOf(value: unknown): unknown {
-  if (value instanceof Map) {
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of value) {
-      Object.defineProperty(out, String(key), { value: plainOf(v), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  }
-  return Array.isArray(value) ? value.map(plainOf) : value;
-}
 const utf8 = new TextEncoder();
 
 /** JSON values as they come back from a JSON round trip (no -0), with any Unicode. */
@@ -84,7 +75,7 @@ function mcp1Frames(records: PipelineRecord[]): Array<{ type: number; flags: num
     expect(view.getUint32(12)).toBe(r.bytes.length - 16);
     const body = r.bytes.subarray(16);
     const flags = r.bytes[5]!;
-    const payload = body.length === 0 ? undefined : flags & 1 ? JSON.parse(new TextDecoder().decode(body)) : plainOf(mapClient.unpack(body));
+    const payload = body.length === 0 ? undefined : flags & 1 ? JSON.parse(new TextDecoder().decode(body)) : plain(mapClient.unpack(body));
     return { type: r.bytes[4]!, flags, id: view.getUint32(8), payload };
   });
 }

@@ -48,9 +48,10 @@ const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, copyBu
 /**
  * Maps to plain objects with own data properties (defineProperty, as JSON.parse's
  * CreateDataProperty): a `__proto__` key becomes an own property and reaches no
- * prototype. Depth is bounded by isSafeMsgpack (512).
+ * prototype. Arrays are converted in place. Depth is bounded by isSafeMsgpack (512)
+ * here; the specs use it on msgpackr's own output too.
  */
-function plain(value: unknown): unknown {
+export function plain(value: unknown): unknown {
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
     for (const [key, v] of value) {

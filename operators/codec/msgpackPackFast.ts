@@ -20,13 +20,11 @@ export const PACK_FAST_ITEMS = 8;
  */
 export function packFastAfter(headerBytes: number, value: unknown): Uint8Array | undefined {
   count = 0;
-  lengths = 0;
   const max = bound(value, 0);
   let bytes: Uint8Array | undefined;
   if (max >= 0 && headerBytes + max <= SLAB_ITEM_MAX) {
     const out = slabRoom(headerBytes + max);
     next = 0;
-    nextLength = 0;
     bytes = slabTake(write(out, slabStart() + headerBytes));
   }
   // Nothing of the value stays referenced from here.
@@ -36,17 +34,16 @@ export function packFastAfter(headerBytes: number, value: unknown): Uint8Array |
 }
 
 /**
- * Every value, in the order written, as {@link bound} read it, and each array's
- * length: {@link write} takes them from here rather than reading the arrays again,
- * so an element behind a getter (or a Proxy) is read once and what is written is
- * exactly what was measured, as msgpackr's single pass would see it.
+ * Every value, in the order written, as {@link bound} read it, and the array's
+ * length (there is at most one array, the value itself): {@link write} takes them
+ * from here rather than reading the array again, so an element behind a getter (or
+ * a Proxy) is read once and what is written is exactly what was measured, as
+ * msgpackr's single pass would see it.
  */
 const values: unknown[] = [];
-const arrayLengths: number[] = [];
 let count = 0;
-let lengths = 0;
 let next = 0;
-let nextLength = 0;
+let arrayLength = 0;
 
 /** The most bytes `value` can take, or -1 when it is not one this encoder takes. */
 function bound(value: unknown, depth: number): number {
@@ -65,7 +62,7 @@ function bound(value: unknown, depth: number): number {
       if (!Array.isArray(value) || value.constructor !== Array || depth > 0) return -1;
       const n = value.length;
       if (n > PACK_FAST_ITEMS) return -1;
-      arrayLengths[lengths++] = n;
+      arrayLength = n;
       let total = 5;
       for (let i = 0; i < n; i++) {
         const item: unknown = value[i];
@@ -99,7 +96,7 @@ function write(out: Uint8Array, at: number): number {
       out[at] = value ? 0xc3 : 0xc2;
       return at + 1;
     case 'object':
-      if (value !== null) return array(out, at, arrayLengths[nextLength++]!);
+      if (value !== null) return array(out, at, arrayLength);
       out[at] = 0xc0;
       return at + 1;
     default:
@@ -109,18 +106,9 @@ function write(out: Uint8Array, at: number): number {
   }
 }
 
-/** An array of `n` elements: its header, then the next `n` values. */
+/** An array of `n` (at most {@link PACK_FAST_ITEMS}, so a fixarray) elements: its header, then the next `n` values. */
 function array(out: Uint8Array, at: number, n: number): number {
-  if (n < 0x10) {
-    out[at++] = 0x90 | n;
-  } else if (n < 0x10000) {
-    out[at++] = 0xdc;
-    out[at++] = n >> 8;
-    out[at++] = n & 0xff;
-  } else {
-    out[at++] = 0xdd;
-    at = u32(out, at, n);
-  }
+  out[at++] = 0x90 | n;
   for (let i = 0; i < n; i++) {
     const item = values[next];
     if (typeof item === 'number') {

@@ -146,7 +146,7 @@ async function churn(count: number, path: string, port: number): Promise<void> {
 }
 
 describe.each(transports())('connect/send/close churn (%s)', (transport) => {
-  it(`${CYCLES} cycles after a ${WARMUP}-cycle warm-up leave the server's fds at baseline and its RSS within 5%`, async () => {
+  it(`${CYCLES} cycles after a ${WARMUP}-cycle warm-up leave the server's fds at baseline and its RSS grown by at most 5%`, async () => {
     const path = tempSocketPath('churn.sock');
     const { server, port } = await ServerChild.start(transport, path);
     children.push(server);
@@ -168,7 +168,9 @@ describe.each(transports())('connect/send/close churn (%s)', (transport) => {
     expect(after.open).toBe(0);
     expect(after.inFlight).toBe(0);
     expect(after.fds).toBeLessThanOrEqual(baseline.fds);
-    expect(Math.abs(after.rss - warm.rss) / warm.rss).toBeLessThanOrEqual(0.05);
+    // Growth is what a leak looks like; RSS may also shrink (the native write queue's
+    // chunk pool, up to 4 MiB, can be full at one measurement and drained at the next).
+    expect((after.rss - warm.rss) / warm.rss).toBeLessThanOrEqual(0.05);
 
     // And it still serves.
     await new Promise<void>((resolve, reject) => {
