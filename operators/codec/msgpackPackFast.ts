@@ -10,6 +10,7 @@
  * @module
  */
 import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
+import { utf8Write } from './utf8.js';
 
 /** Longest array encoded here: past it msgpackr's per-element loop is faster. */
 export const PACK_FAST_ITEMS = 8;
@@ -234,5 +235,3 @@ function str(out: Uint8Array, at: number, s: string): number {
   }
   return at + header + length;
 }
-
-const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;

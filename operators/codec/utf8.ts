@@ -65,4 +65,5 @@ function encodeBetween(before: number, text: string, after: number): Uint8Array 
   return slabTake(start + before + written + after);
 }
 
-const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;
+/** Node's own UTF-8 writer, called on any Uint8Array: `text` at `offset`, at most `length` bytes; returns the bytes written. */
+export const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;
