@@ -4,14 +4,30 @@
  *   node dist/bench/rpc-server.js ringwire-native|ringwire-net|plain|jayson PATH
  * `plain` is what a competent user writes with node:net alone: split on newline and
  * JSON.parse (or Buffer.concat and msgpackr for MCP1), one write per chunk.
+ * `floor` is no server anyone should run: ringwire's native transport and codecs
+ * with no pipeline at all (no detection, limits, routing, in-flight accounting or
+ * errors beyond a parse failure), one reply buffer per read. It is the least CPU a
+ * server built on this transport and these codecs can spend per request, decoding
+ * and parsing each JSON-RPC message on its own as any per-message pipeline must.
+ * FLOOR_JSON=read decodes each read's text once and parses lines of it;
+ * FLOOR_JSON=batch also parses all of a read's lines with one JSON.parse: what
+ * records carrying a whole read could reach.
  */
 import { createServer as netServer, type Socket } from 'node:net';
 import { Packr } from 'msgpackr';
 import { createServer } from '../src/server/createServer.js';
 import { demoHandlers } from '../src/handlers/demo.js';
 import { createRequire } from 'node:module';
+import { listenNative } from '../src/transport/native.js';
+import type { Connection } from '../src/transport/types.js';
+import { decodeFast, NOT_FAST } from '../operators/codec/msgpackFast.js';
+import { decodeMsgpack, packAfter } from '../operators/codec/msgpack.js';
+import { packFastAfter } from '../operators/codec/msgpackPackFast.js';
+import { responseJson } from '../operators/codec/jsonrpc.js';
+import { decodeUtf8, encodeLine } from '../operators/codec/utf8.js';
 
 const [kind, path] = process.argv.slice(2) as [string, string];
+const MCP1_REPLY = new Uint8Array([0x4d, 0x43, 0x50, 0x31, 2, 0, 0, 0]);
 const echo = (params: unknown): unknown => (Array.isArray(params) && params.length === 1 ? params[0] : params);
 
 function plainJson(socket: Socket, first: Buffer): void {
@@ -75,6 +91,22 @@ if (kind === 'ringwire-native' || kind === 'ringwire-net') {
     handlers: demoHandlers,
     transport: kind === 'ringwire-native' ? 'native' : 'net',
   });
+} else if (kind === 'floor') {
+  const transport = await listenNative({ listen: [{ unix: path }] });
+  const leftover = new Map<Connection, Uint8Array>();
+  transport.slices$.subscribe((slice) => {
+    if (slice.type === 'end') {
+      leftover.delete(slice.connection);
+      slice.connection.end();
+    }
+    if (slice.type !== 'data') return;
+    const conn = slice.connection;
+    const kept = leftover.get(conn);
+    const bytes = kept === undefined ? slice.bytes : Buffer.concat([kept, slice.bytes]);
+    const used = bytes[0] === 0x4d ? floorMcp1(conn, bytes) : floorJson(conn, bytes);
+    if (used < bytes.length) leftover.set(conn, bytes.slice(used));
+    else if (kept !== undefined) leftover.delete(conn);
+  });
 } else if (kind === 'plain') {
   const server = netServer((socket) => {
     socket.on('error', () => {});
@@ -91,3 +123,79 @@ if (kind === 'ringwire-native' || kind === 'ringwire-net') {
   throw new Error(`unknown server kind ${kind}`);
 }
 process.stdout.write('ready\n');
+
+const FLOOR_JSON = process.env.FLOOR_JSON ?? '';
+function floorJson(conn: Connection, bytes: Uint8Array): number {
+  if (FLOOR_JSON !== '') return floorJsonPerRead(conn, bytes);
+  let start = 0;
+  let out = '';
+  for (let nl = bytes.indexOf(10); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
+    let req: { id?: unknown; method?: unknown; params?: unknown };
+    try {
+      req = JSON.parse(decodeUtf8(bytes.subarray(start, nl)));
+    } catch {
+      out += '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n';
+      continue;
+    }
+    if (req.id !== undefined) out += responseJson(req.id as number, echo(req.params), undefined) + '\n';
+  }
+  if (out !== '') conn.write(encodeLine(out.slice(0, -1)));
+  return start;
+}
+
+function floorMcp1(conn: Connection, bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (bytes.length - at >= 16) {
+    const length = view.getUint32(at + 12);
+    if (bytes.length - at - 16 < length) break;
+    const body = bytes.subarray(at + 16, at + 16 + length);
+    let request = decodeFast(body);
+    if (request === NOT_FAST) request = decodeMsgpack(body);
+    const id = view.getUint32(at + 8);
+    const type = bytes[at + 4];
+    at += 16 + length;
+    if (type !== 1) continue;
+    const result = echo((request as { params: unknown }).params);
+    const frame = packFastAfter(16, result) ?? packAfter(16, result);
+    frame.set(MCP1_REPLY, 0);
+    new DataView(frame.buffer, frame.byteOffset, 16).setUint32(8, id);
+    new DataView(frame.buffer, frame.byteOffset, 16).setUint32(12, frame.length - 16);
+    out.push(frame);
+  }
+  if (out.length === 1) conn.write(out[0]!);
+  else if (out.length > 1) conn.write(Buffer.concat(out));
+  return at;
+}
+
+function floorJsonPerRead(conn: Connection, bytes: Uint8Array): number {
+  const last = bytes.lastIndexOf(10);
+  if (last < 0) return 0;
+  const text = decodeUtf8(bytes.subarray(0, last));
+  let out = '';
+  if (FLOOR_JSON === 'batch') {
+    let all: Array<{ id?: unknown; params?: unknown }> | undefined;
+    try { all = JSON.parse('[' + text.replaceAll('\n', ',') + ']'); } catch { all = undefined; }
+    if (all !== undefined) {
+      for (const req of all) if (req.id !== undefined) out += responseJson(req.id as number, echo(req.params), undefined) + '\n';
+      conn.write(encodeLine(out.slice(0, -1)));
+      return last + 1;
+    }
+  }
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    const line = nl < 0 ? text.slice(start) : text.slice(start, nl);
+    try {
+      const req = JSON.parse(line) as { id?: unknown; params?: unknown };
+      if (req.id !== undefined) out += responseJson(req.id as number, echo(req.params), undefined) + '\n';
+    } catch {
+      out += '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n';
+    }
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+  if (out !== '') conn.write(encodeLine(out.slice(0, -1)));
+  return last + 1;
+}

@@ -2,7 +2,8 @@
  * npm run bench:rpc — `echo` of a 16-byte string over a Unix socket, JSON-RPC (NDJSON)
  * and MCP1, every contender in the same run: ringwire (native), ringwire (net), a plain
  * node:net server written the way a competent user would, and jayson's TCP server
- * (JSON-RPC only). Shapes: 256 connections x 1 in flight, 16 x 16 pipelined. The load
+ * (JSON-RPC only), and `floor`: the native transport and ringwire's codecs with no
+ * pipeline at all, the least any server on them can spend (bench/rpc-server.ts). Shapes: 256 connections x 1 in flight, 16 x 16 pipelined. The load
  * generator is bench/loadgen.c (one C thread, epoll); its ceiling is measured against
  * its own trivial echo server in the same run.
  *
@@ -20,7 +21,7 @@ const seconds = envNumber('BENCH_SECONDS', 5);
 const rounds = envNumber('BENCH_ROUNDS', 1);
 /** BENCH_ONLY=a,b keeps the contenders, shapes and protocols named (for quick runs while tuning). */
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
-const groups = [['256x1', '16x16'], ['jsonrpc', 'mcp1'], ['ringwire-native', 'ringwire-net', 'plain', 'jayson']];
+const groups = [['256x1', '16x16'], ['jsonrpc', 'mcp1'], ['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor']];
 /** Kept unless BENCH_ONLY names others of its kind and not it. */
 const keep = (name: string): boolean => {
   const named = (groups.find((g) => g.includes(name)) ?? []).filter((n) => only.includes(n));
@@ -30,7 +31,7 @@ const shapes = [
   { name: '256x1', conns: 256, inflight: 1 },
   { name: '16x16', conns: 16, inflight: 16 },
 ].filter((s) => keep(s.name));
-const servers = (['ringwire-native', 'ringwire-net', 'plain', 'jayson'] as const).filter(keep);
+const servers = (['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor'] as const).filter(keep);
 
 /** Clock ticks per second of /proc/PID/stat's CPU times. */
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;

@@ -84,7 +84,7 @@ function onData(ctx: FramerContext<LspPartial>, connection: Connection, b: Uint8
       });
     }
     i = body + length;
-    if (!ctx.frame(connection, b.subarray(body, i))) return;
+    if (!ctx.frameIn(connection, b, body, i)) return;
   }
 }
 
@@ -109,7 +109,7 @@ function resume(ctx: FramerContext<LspPartial>, connection: Connection, b: Uint8
     if (n - i >= length) {
       ctx.done(connection, st);
       const stop = i + length;
-      return ctx.frame(connection, b.subarray(i, stop)) ? stop : -1;
+      return ctx.frameIn(connection, b, i, stop) ? stop : -1;
     }
     st.head = undefined;
     st.bodyLength = length;

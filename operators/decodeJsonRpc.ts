@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '../src/records.js';
 import { isRpcId, isStructured } from './codec/jsonrpc.js';
-import { decodeUtf8 } from './codec/utf8.js';
+import { frameText } from './codec/frameText.js';
 import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 
@@ -69,7 +69,7 @@ function decodeFrame(frame: FrameRecord, cancelMethod: string | null, out: Subsc
   try {
     // V8's JSON.parse is iterative: a million nested brackets parse without
     // touching the stack, so no depth pre-check is needed here.
-    value = JSON.parse(decodeUtf8(frame.bytes));
+    value = JSON.parse(frameText(frame));
   } catch {
     out.next(errorReply(frame, null, PARSE_ERROR, undefined));
     return;

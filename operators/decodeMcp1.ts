@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import { Mcp1Type, type FrameRecord, type Mcp1Header, type PipelineRecord, type RpcErrorObject } from '../src/records.js';
 import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
-import { decodeUtf8 } from './codec/utf8.js';
+import { frameText } from './codec/frameText.js';
 import { INVALID_REQUEST, MCP1_FLAG_JSON, PARSE_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 
@@ -76,7 +76,7 @@ function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, ou
   const notification = header.type === Mcp1Type.Notification;
   let payload: unknown;
   try {
-    payload = json ? JSON.parse(decodeUtf8(frame.bytes)) : decodeMsgpack(frame.bytes);
+    payload = json ? JSON.parse(frameText(frame)) : decodeMsgpack(frame.bytes);
   } catch {
     if (!notification) out.next(errorReply(frame, header, json, PARSE_ERROR));
     return;

@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/records.js';
 import { safeResponseJson } from './codec/jsonrpc.js';
+import { resultLine } from './codec/resultLine.js';
 import { encodeContentLength, encodeLine } from './codec/utf8.js';
 import { hop } from './internal/hop.js';
 
@@ -61,6 +62,14 @@ function encodeReply(reply: ReplyRecord): Uint8Array | undefined {
   if (reply.kind !== 'result' && reply.kind !== 'error') return undefined;
   if (reply.batch !== undefined) return answerBatchMember(reply, reply.batch);
   if (reply.silent) return undefined;
+  if (reply.protocol === 'jsonrpc' && reply.error === undefined) {
+    try {
+      const line = resultLine(reply.id, reply.result);
+      if (line !== undefined) return line;
+    } catch {
+      // Not serializable: safeResponseJson answers -32603 below.
+    }
+  }
   return frame(reply.protocol, safeResponseJson(reply.id, reply.result, reply.error));
 }
 

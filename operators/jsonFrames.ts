@@ -74,7 +74,7 @@ function onData(ctx: FramerContext<JsonPartial>, connection: Connection, b: Uint
       scratch.escape = false;
       const end = scanJson(b, start + 1, bound, scratch);
       if (end >= 0) {
-        if (!ctx.frame(connection, b.subarray(start, end))) return;
+        if (!ctx.frameIn(connection, b, start, end)) return;
         i = end;
         continue;
       }
@@ -103,7 +103,7 @@ function onData(ctx: FramerContext<JsonPartial>, connection: Connection, b: Uint
         deadline: undefined,
       });
     }
-    if (!ctx.frame(connection, b.subarray(start, newline))) return;
+    if (!ctx.frameIn(connection, b, start, newline)) return;
     i = newline + 1;
   }
 }

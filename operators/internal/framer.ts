@@ -5,6 +5,7 @@ import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { violation, type ResolvedFraming } from './options.js';
 import { ConnectionMap, reserveSlot } from './slots.js';
 import { hop } from './hop.js';
+import { frameCutFrom, sliceDone } from '../codec/frameText.js';
 
 /**
  * One slot for every framer: a connection speaks one protocol, so only one framer
@@ -46,6 +47,14 @@ export class FramerContext<S extends PartialState> {
    */
   frame(connection: Connection, bytes: Uint8Array): boolean {
     const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes };
+    this.subscriber.next(record);
+    return !this.currentEnded && !this.subscriber.closed;
+  }
+
+  /** Emits `slice[start, end)` as a message; its decoder may share the slice's text (codec/frameText.ts). */
+  frameIn(connection: Connection, slice: Uint8Array, start: number, end: number): boolean {
+    const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes: slice.subarray(start, end) };
+    frameCutFrom(record, slice, start, end);
     this.subscriber.next(record);
     return !this.currentEnded && !this.subscriber.closed;
   }
@@ -115,6 +124,7 @@ export function framer<S extends PartialState>(
           } catch (err) {
             subscriber.error(err);
           } finally {
+            sliceDone();
             ctx.currentEnded = outerEnded || (outer === connection && ctx.currentEnded);
             ctx.current = outer;
           }

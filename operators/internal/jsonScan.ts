@@ -19,6 +19,18 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 
+const OTHER = 0;
+const STRING = 1;
+const OPEN = 2;
+const CLOSE = 3;
+/** What each byte is to the scanner: one table load per byte instead of five compares. */
+const KIND = new Uint8Array(256);
+KIND[QUOTE] = STRING;
+KIND[OPEN_BRACE] = OPEN;
+KIND[OPEN_BRACKET] = OPEN;
+KIND[CLOSE_BRACE] = CLOSE;
+KIND[CLOSE_BRACKET] = CLOSE;
+
 /**
  * Scans `b[from, to)` continuing `state`. Returns the index just past the byte that
  * closes the value (depth back to 0), or -1 when `to` came first; `state` is then
@@ -36,8 +48,9 @@ export function scanJson(b: Uint8Array, from: number, to: number, state: JsonSca
     }
   }
   while (i < to) {
-    const c = b[i++]!;
-    if (c === QUOTE) {
+    const kind = KIND[b[i++]!]!;
+    if (kind === OTHER) continue;
+    if (kind === STRING) {
       i = skipString(b, i, to, false);
       if (i < 0) {
         state.depth = depth;
@@ -45,10 +58,10 @@ export function scanJson(b: Uint8Array, from: number, to: number, state: JsonSca
         state.escape = i === -2;
         return -1;
       }
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+    } else if (kind === OPEN) {
       depth++;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      if (--depth === 0) return i;
+    } else if (--depth === 0) {
+      return i;
     }
   }
   state.depth = depth;

@@ -1,0 +1,46 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { responseJson } from '../operators/codec/jsonrpc.js';
+import { resultLine } from '../operators/codec/resultLine.js';
+import { encodeLine } from '../operators/codec/utf8.js';
+import type { RpcId } from '../src/records.js';
+
+/** What every other reply is written as: responseJson's text as one NDJSON line. */
+const reference = (id: RpcId, result: unknown): string => Buffer.from(encodeLine(responseJson(id, result, undefined))).toString('latin1');
+const line = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1'));
+
+describe('resultLine', () => {
+  it('writes the bytes responseJson + encodeLine write, for every int32 id from 0 and any JSON result (property)', () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x7fffffff }), fc.jsonValue(), (id, result) => {
+        const got = line(resultLine(id, result));
+        if (got === undefined) return; // only when the result is too large for the slab
+        taken++;
+        expect(got).toBe(reference(id, result));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(taken).toBeGreaterThan(1900);
+  });
+
+  it('writes ids at the digit boundaries and results on both sides of the hand-copy length', () => {
+    const texts = ['', 'a'.repeat(21), 'a'.repeat(22), 'a'.repeat(23), 'é', `${'a'.repeat(20)}€`, '€'.repeat(30), '\u0000"\\\n', '😀'];
+    for (const id of [0, 9, 10, 99, 100, 999999999, 1000000000, 0x7fffffff]) {
+      for (const text of texts) expect(line(resultLine(id, text))).toBe(reference(id, text));
+      expect(line(resultLine(id, undefined))).toBe(reference(id, null));
+    }
+  });
+
+  it('leaves every other id, and results past the slab item size, to responseJson', () => {
+    for (const id of [-1, 1.5, 0x80000000, Number.NaN, 'a', null] as RpcId[]) expect(resultLine(id, 1)).toBeUndefined();
+    expect(resultLine(1, 'x'.repeat(4000))).toBeUndefined();
+  });
+
+  it('throws what JSON.stringify throws, so the encoder can answer -32603', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => resultLine(1, 10n)).toThrow(TypeError);
+    expect(() => resultLine(1, cycle)).toThrow(TypeError);
+  });
+});
