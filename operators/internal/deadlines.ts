@@ -1,3 +1,14 @@
+/**
+ * Timeouts of many connections, each with ONE scheduled action per operator
+ * subscription. Two shapes, because their owners use them differently:
+ * - {@link DeadlineQueue}, for framing and the PROXY header: a connection starts a
+ *   deadline for every message split across reads, so cancelled entries must be
+ *   reclaimed while the connection lives; entries are objects, compacted away.
+ * - {@link DeadlineRing}, for detection: one deadline per connection in its whole
+ *   life, so cleared entries cannot pile up and a position can be the handle:
+ *   nothing is allocated per connection, and the clock is read once per task.
+ * @module
+ */
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 
 /** A handle to one queued deadline; `value` is cleared when it is cancelled. */

@@ -122,9 +122,14 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     if (this.stagedBytes + n > this.stage.length || count * 2 >= this.stageRecords.length) this.flushStaged();
     const at = this.stagedConns.length;
     this.stage.set(bytes, this.stagedBytes);
-    this.stageRecords[at * 2] = slotOf(conn);
-    this.stageRecords[at * 2 + 1] = n;
-    this.stagedConns.push(conn);
+    if (at > 0 && this.stagedConns[at - 1] === conn) {
+      // Replies to one read's requests come back to back: one record, one append in the addon.
+      this.stageRecords[at * 2 - 1] += n;
+    } else {
+      this.stageRecords[at * 2] = slotOf(conn);
+      this.stageRecords[at * 2 + 1] = n;
+      this.stagedConns.push(conn);
+    }
     this.stagedBytes += n;
     conn.staged += n;
     if (!this.flushQueued) {

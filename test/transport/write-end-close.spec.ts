@@ -46,6 +46,26 @@ describe.each(transports())('%s transport: write, end and close', (transport) =>
       expect(client.text()).toBe(expected);
     });
 
+    it('small writes to two connections, interleaved in one turn, each arrive whole and in order', async () => {
+      const server = await serve(transport, { listen: [target(kind)] });
+      track(server.slices$.subscribe());
+      const clients = [await RawClient.connect(server.listeners[0]!), await RawClient.connect(server.listeners[0]!)];
+      await waitUntil(() => server.connections.size === 2, 'both connections');
+      const conns = [...server.connections];
+      const expected = ['', ''];
+      // Runs of one connection's writes (which the native transport stages as one) broken by the other's.
+      for (let i = 0; i < 3000; i++) {
+        const to = (i * 7) % 5 < 2 ? 0 : 1;
+        const part = `${i},`;
+        conns[to]!.write(Buffer.from(part));
+        expected[to] += part;
+      }
+      for (const [i, client] of clients.entries()) {
+        await client.waitForText(expected[i]!);
+        expect(client.text()).toBe(expected[i]);
+      }
+    });
+
     it('end() sends everything queued, then ends the stream', async () => {
       const { client, conn, closes } = await openOne(transport, kind);
       const payload = randomBytes(8 * 1024 * 1024);
