@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { responseJson } from '../operators/codec/jsonrpc.js';
 import { resultLine } from '../operators/codec/resultLine.js';
-import { encodeLine } from '../operators/codec/utf8.js';
+import { encodeAfter, encodeLine } from '../operators/codec/utf8.js';
 import type { RpcId } from '../src/records.js';
 
 /** What every other reply is written as: responseJson's text as one NDJSON line. */
@@ -25,10 +25,18 @@ describe('resultLine', () => {
   });
 
   it('writes ids at the digit boundaries and results on both sides of the hand-copy length', () => {
-    const texts = ['', 'a'.repeat(21), 'a'.repeat(22), 'a'.repeat(23), 'é', `${'a'.repeat(20)}€`, '€'.repeat(30), '\u0000"\\\n', '😀'];
+    const texts = ['', 'a'.repeat(21), 'a'.repeat(24), 'a'.repeat(25), `${'a'.repeat(23)}"`, '~\u007f', 'a'.repeat(22), 'a'.repeat(23), 'é', `${'a'.repeat(20)}€`, '€'.repeat(30), '\u0000"\\\n', '😀'];
     for (const id of [0, 9, 10, 99, 100, 999999999, 1000000000, 0x7fffffff]) {
       for (const text of texts) expect(line(resultLine(id, text))).toBe(reference(id, text));
       expect(line(resultLine(id, undefined))).toBe(reference(id, null));
+    }
+  });
+
+  it('leaves the slab zeroed after a string it had to give to JSON.stringify', () => {
+    for (const text of ['a"b', `${'a'.repeat(20)}\\`, 'tab\there', 'é']) {
+      expect(line(resultLine(5, text))).toBe(reference(5, text));
+      // The next output's header room must be zeros, as encoders that fill it in rely on.
+      expect([...encodeAfter(40, 'x').subarray(0, 40)]).toEqual(new Array(40).fill(0));
     }
   });
 

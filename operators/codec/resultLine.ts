@@ -25,22 +25,56 @@ const ZERO = 0x30;
  */
 export function resultLine(id: RpcId, result: unknown): Uint8Array | undefined {
   if (typeof id !== 'number' || (id | 0) !== id || id < 0) return undefined;
+  if (typeof result === 'string' && result.length <= SHORT_TEXT) {
+    // A short string that JSON writes as itself in quotes needs no JSON.stringify.
+    const out = slabRoom(FIXED + SHORT_TEXT + 2);
+    const start = slabStart();
+    const at = writeHead(out, start, id);
+    const end = writePlainString(out, at, result);
+    if (end >= 0) return slabTake(writeTail(out, end));
+    // The slab promises zeroed memory from slabStart(): take back what was tried.
+    out.fill(0, start, at + result.length + 2);
+  }
   // JSON.stringify gives undefined (not text) for undefined, functions and symbols.
   const json = JSON.stringify(result) ?? 'null';
   const room = FIXED + json.length * 3;
   if (room > SLAB_ITEM_MAX) return undefined;
   const out = slabRoom(room);
-  let at = slabStart();
-  for (let i = 0; i < HEAD.length; i++) out[at + i] = HEAD[i]!;
-  at += HEAD.length;
-  at = writeDigits(out, at, id);
-  for (let i = 0; i < MIDDLE.length; i++) out[at + i] = MIDDLE[i]!;
-  at += MIDDLE.length;
-  at = writeText(out, at, json);
-  out[at++] = 0x7d;
-  out[at++] = 0x0a;
-  return slabTake(at);
+  return slabTake(writeTail(out, writeText(out, writeHead(out, slabStart(), id), json)));
 }
+
+/** Everything before the result; returns where it ends. */
+function writeHead(out: Uint8Array, at: number, id: number): number {
+  for (let i = 0; i < HEAD.length; i++) out[at + i] = HEAD[i]!;
+  at = writeDigits(out, at + HEAD.length, id);
+  for (let i = 0; i < MIDDLE.length; i++) out[at + i] = MIDDLE[i]!;
+  return at + MIDDLE.length;
+}
+
+function writeTail(out: Uint8Array, at: number): number {
+  out[at] = 0x7d;
+  out[at + 1] = 0x0a;
+  return at + 2;
+}
+
+/**
+ * `"s"` when every unit of `s` is printable ASCII other than `"` and `\` (which
+ * JSON writes as it is); returns where it ends, or -1 for any string JSON escapes.
+ */
+function writePlainString(out: Uint8Array, at: number, s: string): number {
+  const n = s.length;
+  out[at] = QUOTE;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === QUOTE || c === BACKSLASH) return -1;
+    out[at + 1 + i] = c;
+  }
+  out[at + 1 + n] = QUOTE;
+  return at + n + 2;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * Writes `text` as UTF-8 at `at`; returns where it ends. Short ASCII is copied unit
