@@ -80,6 +80,9 @@ export interface Mcp1Header {
  * One complete message. `bytes` may view the transport's buffer (valid until the
  * emission returns) or a copy that framing made across a slice boundary.
  * For MCP1, `bytes` is the payload alone and `header` its parsed header.
+ * The bytes are read-only: a stage that changes a message emits a new record
+ * with new bytes (the decoders may take a record's text from the slice it was cut
+ * from, operators/codec/frameText.ts).
  */
 export interface FrameRecord {
   readonly type: 'frame';
