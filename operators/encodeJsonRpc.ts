@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/records.js';
-import { safeResponseJson } from './codec/jsonrpc.js';
+import { responseJson, safeResponseJson } from './codec/jsonrpc.js';
+import { INTERNAL_ERROR } from './codec/wire.js';
 import { resultLine } from './codec/resultLine.js';
 import { encodeContentLength, encodeLine } from './codec/utf8.js';
 import { hop } from './internal/hop.js';
@@ -63,12 +64,14 @@ function encodeReply(reply: ReplyRecord): Uint8Array | undefined {
   if (reply.batch !== undefined) return answerBatchMember(reply, reply.batch);
   if (reply.silent) return undefined;
   if (reply.protocol === 'jsonrpc' && reply.error === undefined) {
+    let line: Uint8Array | undefined;
     try {
-      const line = resultLine(reply.id, reply.result);
-      if (line !== undefined) return line;
+      line = resultLine(reply.id, reply.result);
     } catch {
-      // Not serializable: safeResponseJson answers -32603 below.
+      // Not serializable (asked once: a toJSON runs once, as it would in responseJson).
+      return frame(reply.protocol, responseJson(reply.id, undefined, INTERNAL_ERROR));
     }
+    if (line !== undefined) return line;
   }
   return frame(reply.protocol, safeResponseJson(reply.id, reply.result, reply.error));
 }

@@ -6,7 +6,7 @@ import { encodeJsonRpc } from '../operators/encodeJsonRpc.js';
 import { handle } from '../operators/handle.js';
 import { route } from '../operators/route.js';
 import { RpcError } from '../src/errors.js';
-import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/records.js';
+import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcId, ViolationRecord } from '../src/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
 const conn = testConnection();
@@ -150,6 +150,20 @@ describe('encodeJsonRpc()', () => {
         expect(encodeAll([result(1, value)])).toEqual([{ out: internal }]);
       }
       expect(encodeAll([failure(1, 1, 'x', { error: { code: 1, message: 'x', data: 1n } })])).toEqual([{ out: internal }]);
+    });
+
+    it('serializes a result once: its toJSON runs once, whether it fails or its JSON is large', () => {
+      const internal = (id: RpcId) => `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":{"code":-32603,"message":"Internal error"}}\n`;
+      for (const id of [1, 'one'] as RpcId[]) {
+        let calls = 0;
+        const failsFirst = { toJSON: () => (calls++ === 0 ? 10n : 'ok') };
+        expect(encodeAll([result(id, failsFirst)])).toEqual([{ out: internal(id) }]);
+        expect(calls).toBe(1);
+        calls = 0;
+        const large = { toJSON: () => (calls++, 'z'.repeat(50_000)) };
+        expect(encodeAll([result(id, large)])).toEqual([{ out: `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${'z'.repeat(50_000)}"}\n` }]);
+        expect(calls).toBe(1);
+      }
     });
 
     it('writes nothing for silent replies, stream items and pongs', () => {

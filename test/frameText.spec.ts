@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { from, map, type OperatorFunction } from 'rxjs';
+import { from, map, Subject, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { frameText } from '../operators/codec/frameText.js';
 import { decodeUtf8 } from '../operators/codec/utf8.js';
@@ -87,15 +87,50 @@ describe('frameText', () => {
       });
     expect(seen).toEqual(['{"x":8}', '{"x":8}']);
 
+    // A stage that swaps the bytes of the same record (they are read-only, but still).
+    const swapped: string[] = [];
+    from([dataRecord(conn, slice, 'jsonrpc')])
+      .pipe(jsonFrames())
+      .subscribe((r) => {
+        if (r.type !== 'frame') return;
+        (r as { bytes: Uint8Array }).bytes = bytes('{"swapped":1}');
+        swapped.push(frameText(r));
+      });
+    expect(swapped).toEqual(['{"swapped":1}', '{"swapped":1}']);
+
     const record = dataRecord(conn, slice, 'jsonrpc');
     from([record])
       .pipe(jsonFrames())
       .subscribe((r) => {
-        if (r.type === 'frame') held.push(r);
+        if (r.type === 'frame') {
+          frameText(r); // the slice's text is made now, while framing holds the slice
+          held.push(r);
+        }
       });
     // The memory under a slice is read into again after framing; a late question reads the bytes now there.
     record.bytes.set(bytes('{"id":7}\n{"id":8}\n'));
     expect(held.map(frameText)).toEqual(['{"id":7}', '{"id":8}']);
+  });
+
+  it('stays right when framing re-enters with a slice while a frame of another is handled', () => {
+    const a = testConnection();
+    const b = testConnection();
+    const input = new Subject<PipelineRecord>();
+    const outer = dataRecord(a, '{"a":1}\n{"a":333}\n{"a":4444}\n', 'jsonrpc');
+    const seen: string[] = [];
+    let frames = 0;
+    input.pipe(jsonFrames()).subscribe((r) => {
+      if (r.type !== 'frame' || frames++ === 0) return; // the first frame is not asked for
+      seen.push(frameText(r));
+      if (frames === 2) {
+        // The same bytes read for another connection, framed while the first slice is mid-way,
+        // and another connection's own bytes.
+        input.next({ type: 'data', connection: b, bytes: outer.bytes, protocol: 'jsonrpc' });
+        input.next(dataRecord(b, 'xx{"b":22}\n', 'jsonrpc'));
+      }
+    });
+    input.next(outer);
+    expect(seen).toEqual(['{"a":333}', '{"a":1}', '{"a":333}', '{"a":4444}', 'xx{"b":22}', '{"a":4444}']);
   });
 
   it('says what decodeUtf8 says of every frame, however the bytes are cut (property)', () => {

@@ -15,6 +15,8 @@ import { decodeUtf8 } from './utf8.js';
 
 /** The record framing emitted last from a slice, where it lies there, and the slice. */
 let frame: FrameRecord | undefined;
+/** The view framing made of it: a stage that swapped the record's bytes gets them decoded. */
+let frameBytes: Uint8Array | undefined;
 let frameStart = 0;
 let frameEnd = 0;
 let slice: Uint8Array | undefined;
@@ -26,6 +28,7 @@ let textOf: Uint8Array | undefined;
 /** Framing is about to emit `record`, whose bytes are `of[start, end)`. */
 export function frameCutFrom(record: FrameRecord, of: Uint8Array, start: number, end: number): void {
   frame = record;
+  frameBytes = record.bytes;
   frameStart = start;
   frameEnd = end;
   slice = of;
@@ -37,6 +40,7 @@ export function frameCutFrom(record: FrameRecord, of: Uint8Array, start: number,
  */
 export function sliceDone(): void {
   frame = undefined;
+  frameBytes = undefined;
   slice = undefined;
   textOf = undefined;
   text = undefined;
@@ -44,7 +48,7 @@ export function sliceDone(): void {
 
 /** The frame's bytes as text: like decodeUtf8(record.bytes), it throws a TypeError on malformed UTF-8. */
 export function frameText(record: FrameRecord): string {
-  if (record === frame) {
+  if (record === frame && record.bytes === frameBytes) {
     const of = slice!;
     if (textOf !== of) {
       textOf = of;

@@ -20,27 +20,31 @@ const ZERO = 0x30;
 
 /**
  * `{"jsonrpc":"2.0","id":ID,"result":RESULT}\n` for an id from 0 to 2^31-1, or
- * undefined for any other id or a result too large for the slab (the caller then
- * uses responseJson). Throws what JSON.stringify throws (a BigInt, a cycle).
+ * undefined, having read nothing of the result, for any other id (the caller then
+ * uses responseJson). Throws what JSON.stringify throws (a BigInt, a cycle, a
+ * throwing toJSON), having called it once.
  */
 export function resultLine(id: RpcId, result: unknown): Uint8Array | undefined {
   if (typeof id !== 'number' || (id | 0) !== id || id < 0) return undefined;
   if (typeof result === 'string' && result.length <= SHORT_TEXT) {
     // A short string that JSON writes as itself in quotes needs no JSON.stringify.
     const out = slabRoom(FIXED + SHORT_TEXT + 2);
-    const start = slabStart();
-    const at = writeHead(out, start, id);
+    const at = writeHead(out, slabStart(), id);
     const end = writePlainString(out, at, result);
     if (end >= 0) return slabTake(writeTail(out, end));
-    // The slab promises zeroed memory from slabStart(): take back what was tried.
-    out.fill(0, start, at + result.length + 2);
+    // Not taken: the slab's zeroes are restored by what is written next from the
+    // same start, JSON.stringify's text of the same string, which covers every unit
+    // tried (the spec checks the slab after each kind of string given up).
   }
   // JSON.stringify gives undefined (not text) for undefined, functions and symbols.
   const json = JSON.stringify(result) ?? 'null';
-  const room = FIXED + json.length * 3;
-  if (room > SLAB_ITEM_MAX) return undefined;
-  const out = slabRoom(room);
-  return slabTake(writeTail(out, writeText(out, writeHead(out, slabStart(), id), json)));
+  if (FIXED + json.length * 3 <= SLAB_ITEM_MAX) {
+    const out = slabRoom(FIXED + json.length * 3);
+    return slabTake(writeTail(out, writeText(out, writeHead(out, slabStart(), id), json)));
+  }
+  // Past the slab's item size: a buffer of its own, measured exactly.
+  const out = new Uint8Array(FIXED + Buffer.byteLength(json, 'utf8'));
+  return out.subarray(0, writeTail(out, writeText(out, writeHead(out, 0, id), json)));
 }
 
 /** Everything before the result; returns where it ends. */

@@ -53,13 +53,15 @@ describe.each(transports())('%s transport: write, end and close', (transport) =>
       await waitUntil(() => server.connections.size === 2, 'both connections');
       const conns = [...server.connections];
       const expected = ['', ''];
-      // Runs of one connection's writes (which the native transport stages as one) broken by the other's.
+      // Runs of one connection's writes (which the native transport stages as one) broken by the
+      // other's, with writes large enough to skip staging and, in all, more than its 256 KiB holds.
       for (let i = 0; i < 3000; i++) {
         const to = (i * 7) % 5 < 2 ? 0 : 1;
-        const part = `${i},`;
+        const part = i % 250 === 0 ? `${i}${'-'.repeat(20_000)},` : `${i}${'.'.repeat(i % 97)},`;
         conns[to]!.write(Buffer.from(part));
         expected[to] += part;
       }
+      expect(expected[0]!.length + expected[1]!.length).toBeGreaterThan(300_000);
       for (const [i, client] of clients.entries()) {
         await client.waitForText(expected[i]!);
         expect(client.text()).toBe(expected[i]);
