@@ -81,7 +81,7 @@ function onData(ctx: FramerContext<Mcp1Partial>, connection: Connection, b: Uint
       });
     }
     i = payload + length;
-    if (!emit(ctx, connection, header, b.subarray(payload, i))) return;
+    if (!emit(ctx, connection, header, ctx.view(b, payload, i))) return;
   }
   if (i < n) {
     const head = new Uint8Array(HEADER_BYTES);
@@ -108,7 +108,7 @@ function resume(ctx: FramerContext<Mcp1Partial>, connection: Connection, b: Uint
       // The payload lies within this slice: a view, no copy.
       ctx.done(connection, st);
       const end = i + header.length;
-      return emit(ctx, connection, header, b.subarray(i, end)) ? end : -1;
+      return emit(ctx, connection, header, ctx.view(b, i, end)) ? end : -1;
     }
     st.header = header;
     st.head = undefined;
