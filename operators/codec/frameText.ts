@@ -1,10 +1,11 @@
 /**
- * Frame text shared across one slice. A decoder call (TextDecoder) costs about as
- * much as JSON.parse of a small request, and a read holds up to a few hundred of
- * them, so framing lets every frame it cut from one slice share one decode: the
+ * Frame text shared across one slice. A decoder call (TextDecoder) costs about a
+ * third of JSON.parse of a small request, and a read holds up to a few hundred
+ * requests, so framing lets every frame it cut from one slice share one decode: the
  * slice from its first frame on becomes one string, and each frame a substring
- * (bench/RESULTS.md, "frame text"). That is exact only where byte and string
- * offsets agree, in an all-ASCII slice; anything else is decoded frame by frame.
+ * (bench/RESULTS.md, RPC section, "Session 4's changes"). That is exact only where
+ * byte and string offsets agree, in an all-ASCII slice; anything else is decoded
+ * frame by frame.
  *
  * A frame is known by the identity of its record, so a stage that makes a new
  * record (with new bytes, say) gets its own bytes decoded, never this text.
