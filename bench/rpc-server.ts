@@ -6,9 +6,11 @@
  * JSON.parse (or Buffer.concat and msgpackr for MCP1), one write per chunk.
  * `floor` is no server anyone should run: ringwire's native transport and codecs
  * with no pipeline at all (no detection, limits, routing, in-flight accounting or
- * errors beyond a parse failure), one reply buffer per read. It is the least CPU a
- * server built on this transport and these codecs can spend per request, decoding
- * and parsing each JSON-RPC message on its own as any per-message pipeline must.
+ * errors beyond a parse failure), each reply encoded and written as ringwire
+ * writes it (the transport hands a read's replies to the addon as one write). It
+ * is the least CPU a server built on this transport and these codecs can spend
+ * per request, decoding and parsing each JSON-RPC message on its own as any
+ * per-message pipeline must.
  * FLOOR_JSON=read decodes each read's text once and parses lines of it;
  * FLOOR_JSON=batch also parses all of a read's lines with one JSON.parse: what
  * records carrying a whole read could reach.
@@ -24,6 +26,8 @@ import { decodeFast, NOT_FAST } from '../operators/codec/msgpackFast.js';
 import { decodeMsgpack, packAfter } from '../operators/codec/msgpack.js';
 import { packFastAfter } from '../operators/codec/msgpackPackFast.js';
 import { responseJson } from '../operators/codec/jsonrpc.js';
+import { resultLine } from '../operators/codec/resultLine.js';
+import type { RpcId } from '../src/records.js';
 import { decodeUtf8, encodeLine } from '../operators/codec/utf8.js';
 
 const [kind, path] = process.argv.slice(2) as [string, string];
@@ -137,15 +141,19 @@ function floorJson(conn: Connection, bytes: Uint8Array): number {
       out += '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n';
       continue;
     }
-    if (req.id !== undefined) out += responseJson(req.id as number, echo(req.params), undefined) + '\n';
+    if (req.id !== undefined) conn.write(replyLine(req.id as RpcId, echo(req.params)));
   }
   if (out !== '') conn.write(encodeLine(out.slice(0, -1)));
   return start;
 }
 
+/** The reply as ringwire's encoder writes it (consecutive writes reach the addon as one). */
+function replyLine(id: RpcId, result: unknown): Uint8Array {
+  return resultLine(id, result) ?? encodeLine(responseJson(id, result, undefined));
+}
+
 function floorMcp1(conn: Connection, bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Uint8Array[] = [];
   let at = 0;
   while (bytes.length - at >= 16) {
     const length = view.getUint32(at + 12);
@@ -162,10 +170,8 @@ function floorMcp1(conn: Connection, bytes: Uint8Array): number {
     frame.set(MCP1_REPLY, 0);
     new DataView(frame.buffer, frame.byteOffset, 16).setUint32(8, id);
     new DataView(frame.buffer, frame.byteOffset, 16).setUint32(12, frame.length - 16);
-    out.push(frame);
+    conn.write(frame);
   }
-  if (out.length === 1) conn.write(out[0]!);
-  else if (out.length > 1) conn.write(Buffer.concat(out));
   return at;
 }
 
@@ -178,8 +184,7 @@ function floorJsonPerRead(conn: Connection, bytes: Uint8Array): number {
     let all: Array<{ id?: unknown; params?: unknown }> | undefined;
     try { all = JSON.parse('[' + text.replaceAll('\n', ',') + ']'); } catch { all = undefined; }
     if (all !== undefined) {
-      for (const req of all) if (req.id !== undefined) out += responseJson(req.id as number, echo(req.params), undefined) + '\n';
-      conn.write(encodeLine(out.slice(0, -1)));
+      for (const req of all) if (req.id !== undefined) conn.write(replyLine(req.id as RpcId, echo(req.params)));
       return last + 1;
     }
   }
@@ -189,7 +194,7 @@ function floorJsonPerRead(conn: Connection, bytes: Uint8Array): number {
     const line = nl < 0 ? text.slice(start) : text.slice(start, nl);
     try {
       const req = JSON.parse(line) as { id?: unknown; params?: unknown };
-      if (req.id !== undefined) out += responseJson(req.id as number, echo(req.params), undefined) + '\n';
+      if (req.id !== undefined) conn.write(replyLine(req.id as RpcId, echo(req.params)));
     } catch {
       out += '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n';
     }
