@@ -32,6 +32,7 @@ import { decodeUtf8, encodeLine } from '../operators/codec/utf8.js';
 
 const [kind, path] = process.argv.slice(2) as [string, string];
 const MCP1_REPLY = new Uint8Array([0x4d, 0x43, 0x50, 0x31, 2, 0, 0, 0]);
+const PARSE_ERROR_LINE = encodeLine('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}').slice();
 const echo = (params: unknown): unknown => (Array.isArray(params) && params.length === 1 ? params[0] : params);
 
 function plainJson(socket: Socket, first: Buffer): void {
@@ -132,20 +133,19 @@ const FLOOR_JSON = process.env.FLOOR_JSON ?? '';
 function floorJson(conn: Connection, bytes: Uint8Array): number {
   if (FLOOR_JSON !== '') return floorJsonPerRead(conn, bytes);
   let start = 0;
-  let out = '';
   for (let nl = bytes.indexOf(10); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
     let req: { id?: unknown; method?: unknown; params?: unknown };
     try {
       req = JSON.parse(decodeUtf8(bytes.subarray(start, nl)));
     } catch {
-      out += '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n';
+      conn.write(PARSE_ERROR_LINE);
       continue;
     }
     if (req.id !== undefined) conn.write(replyLine(req.id as RpcId, echo(req.params)));
   }
-  if (out !== '') conn.write(encodeLine(out.slice(0, -1)));
   return start;
 }
+
 
 /** The reply as ringwire's encoder writes it (consecutive writes reach the addon as one). */
 function replyLine(id: RpcId, result: unknown): Uint8Array {
@@ -179,7 +179,6 @@ function floorJsonPerRead(conn: Connection, bytes: Uint8Array): number {
   const last = bytes.lastIndexOf(10);
   if (last < 0) return 0;
   const text = decodeUtf8(bytes.subarray(0, last));
-  let out = '';
   if (FLOOR_JSON === 'batch') {
     let all: Array<{ id?: unknown; params?: unknown }> | undefined;
     try { all = JSON.parse('[' + text.replaceAll('\n', ',') + ']'); } catch { all = undefined; }
@@ -196,11 +195,10 @@ function floorJsonPerRead(conn: Connection, bytes: Uint8Array): number {
       const req = JSON.parse(line) as { id?: unknown; params?: unknown };
       if (req.id !== undefined) conn.write(replyLine(req.id as RpcId, echo(req.params)));
     } catch {
-      out += '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n';
+      conn.write(PARSE_ERROR_LINE);
     }
     if (nl < 0) break;
     start = nl + 1;
   }
-  if (out !== '') conn.write(encodeLine(out.slice(0, -1)));
   return last + 1;
 }

@@ -5,7 +5,8 @@
  * slice from its first frame on becomes one string, and each frame a substring
  * (bench/RESULTS.md, RPC section, "Session 4's changes"). That is exact only where
  * byte and string offsets agree, in an all-ASCII slice; anything else is decoded
- * frame by frame.
+ * frame by frame. A message left unfinished at the slice's end is decoded with it
+ * and again once complete: at most one slice's worth of extra decoding.
  *
  * A frame is known by the identity of its record, so a stage that makes a new
  * record (with new bytes, say) gets its own bytes decoded, never this text.

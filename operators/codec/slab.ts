@@ -39,7 +39,6 @@ export function slabStart(): number {
 export function slabTake(end: number): Uint8Array {
   const start = used;
   used = end;
-  // The constructor, not slab.subarray(): subarray looks up a species constructor
-  // first, which costs twice the view itself (measured: 30 against 16 ns).
+  // By the constructor, not subarray() (see FramerContext.view).
   return new Uint8Array(memory, start, end - start);
 }

@@ -250,7 +250,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
             const conn = slots[slot];
             if (conn !== undefined) {
               const start = records[o + 2]!;
-              // A view made by the constructor: subarray() would look up a species first (twice the cost).
+              // By the constructor, not subarray() (see FramerContext.view in operators/internal/framer.ts).
               this.data(conn, new Uint8Array(this.readMemory, start, records[o + 3]!));
             }
             break;
