@@ -10,7 +10,7 @@
  * @module
  */
 import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
-import { utf8Write } from './utf8.js';
+import { utf8Write, utf8WriteShort } from './utf8.js';
 
 /** Longest array encoded here: past it msgpackr's per-element loop is faster. */
 export const PACK_FAST_ITEMS = 8;
@@ -193,27 +193,7 @@ function str(out: Uint8Array, at: number, s: string): number {
   const room = units < 0x20 ? 1 : units < 0x100 ? 2 : units < 0x10000 ? 3 : 5;
   let length: number;
   if (units < NATIVE_STRING) {
-    let p = at + room;
-    for (let i = 0; i < units; i++) {
-      let c = s.charCodeAt(i);
-      if (c < 0x80) {
-        out[p++] = c;
-      } else if (c < 0x800) {
-        out[p++] = (c >> 6) | 0xc0;
-        out[p++] = (c & 0x3f) | 0x80;
-      } else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-        c = 0x10000 + ((c & 0x03ff) << 10) + (s.charCodeAt(++i) & 0x03ff);
-        out[p++] = (c >> 18) | 0xf0;
-        out[p++] = ((c >> 12) & 0x3f) | 0x80;
-        out[p++] = ((c >> 6) & 0x3f) | 0x80;
-        out[p++] = (c & 0x3f) | 0x80;
-      } else {
-        out[p++] = (c >> 12) | 0xe0;
-        out[p++] = ((c >> 6) & 0x3f) | 0x80;
-        out[p++] = (c & 0x3f) | 0x80;
-      }
-    }
-    length = p - at - room;
+    length = utf8WriteShort(out, at + room, s) - at - room;
   } else {
     length = utf8Write.call(out, s, at + room, units * 3);
   }

@@ -67,3 +67,34 @@ function encodeBetween(before: number, text: string, after: number): Uint8Array 
 
 /** Node's own UTF-8 writer, called on any Uint8Array: `text` at `offset`, at most `length` bytes; returns the bytes written. */
 export const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;
+
+/**
+ * `text` as UTF-8 at `at` in `out`, unit by unit in JS; returns where it ends. For
+ * short strings this costs less than the call into Node's writer. A lone surrogate
+ * is written as its three bytes, as msgpackr's own loop writes it (Node's writer
+ * would write U+FFFD), so the MessagePack encoder stays byte-identical to msgpackr.
+ */
+export function utf8WriteShort(out: Uint8Array, at: number, text: string): number {
+  const units = text.length;
+  let p = at;
+  for (let i = 0; i < units; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      out[p++] = c;
+    } else if (c < 0x800) {
+      out[p++] = (c >> 6) | 0xc0;
+      out[p++] = (c & 0x3f) | 0x80;
+    } else if ((c & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      c = 0x10000 + ((c & 0x03ff) << 10) + (text.charCodeAt(++i) & 0x03ff);
+      out[p++] = (c >> 18) | 0xf0;
+      out[p++] = ((c >> 12) & 0x3f) | 0x80;
+      out[p++] = ((c >> 6) & 0x3f) | 0x80;
+      out[p++] = (c & 0x3f) | 0x80;
+    } else {
+      out[p++] = (c >> 12) | 0xe0;
+      out[p++] = ((c >> 6) & 0x3f) | 0x80;
+      out[p++] = (c & 0x3f) | 0x80;
+    }
+  }
+  return p;
+}
