@@ -10,7 +10,7 @@
  * @module
  */
 import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
-import { utf8Write, utf8WriteShort } from './utf8.js';
+import { utf8WriteAt, utf8WriteShort } from './utf8.js';
 
 /** Longest array encoded here: past it msgpackr's per-element loop is faster. */
 export const PACK_FAST_ITEMS = 8;
@@ -195,7 +195,7 @@ function str(out: Uint8Array, at: number, s: string): number {
   if (units < NATIVE_STRING) {
     length = utf8WriteShort(out, at + room, s) - at - room;
   } else {
-    length = utf8Write.call(out, s, at + room, units * 3);
+    length = utf8WriteAt(out, at + room, s);
   }
   const header = length < 0x20 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
   // The UTF-8 length is never below the UTF-16 one: a header can only need more room.

@@ -10,7 +10,7 @@
  */
 import type { RpcId } from '../../src/records.js';
 import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
-import { utf8Write, utf8WriteShort } from './utf8.js';
+import { utf8WriteAt, utf8WriteShort } from './utf8.js';
 
 const HEAD = new TextEncoder().encode('{"jsonrpc":"2.0","id":');
 const MIDDLE = new TextEncoder().encode(',"result":');
@@ -86,7 +86,7 @@ const BACKSLASH = 0x5c;
  */
 function writeText(out: Uint8Array, at: number, text: string): number {
   if (text.length <= SHORT_TEXT) return utf8WriteShort(out, at, text);
-  return at + utf8Write.call(out, text, at, text.length * 3);
+  return at + utf8WriteAt(out, at, text);
 }
 
 /** Up to this many UTF-16 units, text is copied by hand (measured: faster up to about 24). */

@@ -54,19 +54,29 @@ function encodeBetween(before: number, text: string, after: number): Uint8Array 
     room = Buffer.byteLength(text, 'utf8');
     if (before + room + after > SLAB_ITEM_MAX) {
       const out = new Uint8Array(before + room + after);
-      utf8Write.call(out, text, before, room);
+      utf8WriteAt(out, before, text);
       return out;
     }
   }
   const slab = slabRoom(before + room + after);
   const start = slabStart();
   // Zero as promised: slab regions are fresh memory, never handed out twice.
-  const written = utf8Write.call(slab, text, start + before, room);
+  const written = utf8WriteAt(slab, start + before, text);
   return slabTake(start + before + written + after);
 }
 
 /** Node's own UTF-8 writer, called on any Uint8Array: `text` at `offset`, at most `length` bytes; returns the bytes written. */
-export const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;
+const utf8Write = Buffer.prototype.utf8Write as (this: Uint8Array, text: string, offset: number, length: number) => number;
+
+/**
+ * `text` as UTF-8 at `at` in `out` by Node's own writer; returns the bytes written.
+ * The caller has made room for all of it. The length passed is what `out` has left,
+ * never a worst case past its end: Node 20 clamped such a length, Node 22 and 24
+ * throw ERR_BUFFER_OUT_OF_BOUNDS for it.
+ */
+export function utf8WriteAt(out: Uint8Array, at: number, text: string): number {
+  return utf8Write.call(out, text, at, out.length - at);
+}
 
 /**
  * `text` as UTF-8 at `at` in `out`, unit by unit in JS; returns where it ends. For

@@ -19,6 +19,8 @@ import { LINGER_MS } from '../../src/transport/base.js';
 const WARMUP = Number(process.env.RINGWIRE_CHURN_WARMUP ?? 10_000);
 const CYCLES = Number(process.env.RINGWIRE_CHURN_CYCLES ?? 100_000);
 const CONCURRENCY = 200;
+/** kChunkPoolMax x kChunkBytes in native/src/config.h. */
+const CHUNK_POOL_BYTES = 256 * 16 * 1024;
 
 /**
  * The child: a ringwire server with the demo handlers on a Unix socket and TCP. On
@@ -36,8 +38,14 @@ const server = await createServer({
   onError: () => {},
 });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+// V8 12 and later (Node 22, 24) keep the 256 KiB pages a collection frees in a pool
+// that heap statistics do not count and only a memory-reducing collection
+// ('last-resort') returns; a plain gc() leaves them in RSS (RELIABILITY.md). V8 11
+// (Node 20) has no such pool, and its gc() with options is no full collection.
+const reducing = Number(process.versions.v8.split('.')[0]) >= 12;
+const collect = () => reducing ? globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }) : globalThis.gc();
 createInterface({ input: process.stdin }).on('line', async () => {
-  for (let i = 0; i < 4; i++) { globalThis.gc(); await settle(); }
+  for (let i = 0; i < 4; i++) { collect(); await settle(); }
   const stats = server.stats();
   process.stdout.write(JSON.stringify({
     fds: readdirSync('/proc/self/fd').length,
@@ -168,9 +176,12 @@ describe.each(transports())('connect/send/close churn (%s)', (transport) => {
     expect(after.open).toBe(0);
     expect(after.inFlight).toBe(0);
     expect(after.fds).toBeLessThanOrEqual(baseline.fds);
-    // Growth is what a leak looks like; RSS may also shrink (the native write queue's
-    // chunk pool, up to 4 MiB, can be full at one measurement and drained at the next).
-    expect((after.rss - warm.rss) / warm.rss).toBeLessThanOrEqual(0.05);
+    // Growth is what a leak looks like. The native write queue keeps a pool of freed
+    // chunks, bounded by design (256 of 16 KiB: native/src/config.h), that may be
+    // drained at one measurement and full at the next: that much is not growth. RSS
+    // may also shrink, for the same reason.
+    const pooled = transport === 'native' ? CHUNK_POOL_BYTES : 0;
+    expect((after.rss - warm.rss - pooled) / warm.rss).toBeLessThanOrEqual(0.05);
 
     // And it still serves.
     await new Promise<void>((resolve, reject) => {
