@@ -175,11 +175,9 @@ class WorkerCall {
   }
 }
 
-/** worker.mjs sits beside this file in src/; dist/ has only compiled .ts, so look back in src/. */
+/** worker.mjs sits beside this file, in src/ and (copied by tsc's allowJs) in dist/. */
 function workerFile(): string {
   const beside = new URL('./worker.mjs', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside.href;
-  const source = new URL('../../../src/server/worker.mjs', import.meta.url);
-  if (existsSync(fileURLToPath(source))) return source.href;
-  throw new OptionsError(`worker entry not found at ${fileURLToPath(beside)} or ${fileURLToPath(source)}`);
+  throw new OptionsError(`worker entry not found at ${fileURLToPath(beside)}`);
 }

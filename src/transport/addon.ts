@@ -62,21 +62,28 @@ function packageRoot(): string {
 let loaded: NativeAddon | undefined;
 let failure: Error | undefined;
 
-/** The addon, or the reason it cannot load. RINGWIRE_ASAN=1 loads the sanitizer build. */
+/**
+ * The addon, or the reason it cannot load. node-gyp-build picks a source build
+ * (native/build/Release) where there is one, else the prebuild for this platform
+ * (native/prebuilds/). RINGWIRE_ASAN=1 loads the sanitizer build instead.
+ */
 export function loadAddon(): NativeAddon | Error {
   if (loaded) return loaded;
   if (failure) return failure;
   try {
-    const root = packageRoot();
+    const require = createRequire(import.meta.url);
+    const native = join(packageRoot(), 'native');
     const file =
       process.env.RINGWIRE_ASAN === '1'
-        ? join(root, 'native', 'build-asan', 'ringwire.node')
-        : join(root, 'native', 'build', 'Release', 'ringwire.node');
+        ? join(native, 'build-asan', 'ringwire.node')
+        : (require('node-gyp-build') as { path(dir: string): string }).path(native);
     if (!existsSync(file)) throw new Error(`${file} is not built (run npm run build:native)`);
-    loaded = createRequire(import.meta.url)(file) as NativeAddon;
+    loaded = require(file) as NativeAddon;
     return loaded;
   } catch (error) {
-    failure = error instanceof Error ? error : new Error(String(error));
+    const cause = error instanceof Error ? error : new Error(String(error));
+    // node-gyp-build's message runs over several lines; the first says it all.
+    failure = new Error(cause.message.split('\n')[0]!.trim(), { cause });
     return failure;
   }
 }
