@@ -2,7 +2,7 @@
  * Shared plumbing of the socket benchmarks: building the C load generator, running
  * server children, and the statistics we quote (medians of alternating rounds).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';

@@ -9,7 +9,7 @@
  */
 import Benchmark from 'benchmark';
 import { Packr } from 'msgpackr';
-import { identity, Observable, Subject, type OperatorFunction } from 'rxjs';
+import { identity, Observable, type OperatorFunction, Subject } from 'rxjs';
 import {
   contentLengthFrames,
   decodeJsonRpc,
@@ -65,7 +65,9 @@ function group(name: string, unit: string, perOp: number, cases: Record<string, 
     const ns = (r: Row): number => 1e9 / (r.hz * r.perOp);
     const baselines = mine.filter((r) => r.name.startsWith('baseline'));
     for (const r of mine.filter((x) => x.name.startsWith('detectProtocol'))) {
-      const own = baselines.map((b) => `${(ns(r) - ns(b)).toFixed(0)} over ${b.name.replace('baseline: ', '').replace(', same records', '')}`);
+      const own = baselines.map(
+        (b) => `${(ns(r) - ns(b)).toFixed(0)} over ${b.name.replace('baseline: ', '').replace(', same records', '')}`,
+      );
       console.log(`  = ${r.name} itself: ${own.join(', ')} (ns/conn)`);
     }
   }
@@ -100,7 +102,7 @@ function jsonRequest(size: number): string {
 }
 
 function mcp1Frame(size: number): Uint8Array {
-  let pad = size - 16;
+  const pad = size - 16;
   let payload = packr.pack({ method: 'echo', params: [''] });
   payload = packr.pack({ method: 'echo', params: ['x'.repeat(Math.max(0, pad - payload.length))] });
   const frame = new Uint8Array(16 + payload.length);
@@ -112,7 +114,13 @@ function mcp1Frame(size: number): Uint8Array {
   return frame;
 }
 
-function framingGroup(label: string, protocol: Protocol, message: Uint8Array, op: () => OperatorFunction<PipelineRecord, PipelineRecord>, naive: (chunks: Uint8Array[]) => number): void {
+function framingGroup(
+  label: string,
+  protocol: Protocol,
+  message: Uint8Array,
+  op: () => OperatorFunction<PipelineRecord, PipelineRecord>,
+  naive: (chunks: Uint8Array[]) => number,
+): void {
   const { chunks, count } = reads(message);
   const conn = new TestConnection();
   const records: DataRecord[] = chunks.map((bytes) => ({ type: 'data', connection: conn, bytes, protocol }));
@@ -130,7 +138,9 @@ function framingGroup(label: string, protocol: Protocol, message: Uint8Array, op
       if (got !== count) throw new Error(`naive ${label}: ${got} frames, expected ${count}`);
     },
   });
-  const framesPerSec = rows.filter((r) => r.group.startsWith(`${label}: ${message.length}-byte`)).map((r) => `${r.name} ${fmt(r.hz * count)} frames/s`);
+  const framesPerSec = rows
+    .filter((r) => r.group.startsWith(`${label}: ${message.length}-byte`))
+    .map((r) => `${r.name} ${fmt(r.hz * count)} frames/s`);
   console.log(`  (${framesPerSec.join(', ')})`);
 }
 
@@ -226,11 +236,16 @@ console.log(`ringwire bench:operators  node ${process.version}`);
   // `identity` adds no hop at all; every real operator pays one per record. This one
   // is written like the operators (new Observable + subscribe) and does nothing else:
   // detection's own cost is its row minus this one.
-  const passThrough = pipeline((source) => new Observable<PipelineRecord>((subscriber) => source.subscribe({
-    next: (r) => subscriber.next(r),
-    error: (e: unknown) => subscriber.error(e),
-    complete: () => subscriber.complete(),
-  })));
+  const passThrough = pipeline(
+    (source) =>
+      new Observable<PipelineRecord>((subscriber) =>
+        source.subscribe({
+          next: (r) => subscriber.next(r),
+          error: (e: unknown) => subscriber.error(e),
+          complete: () => subscriber.complete(),
+        }),
+      ),
+  );
   cases['baseline: pass-through operator, same records'] = () => {
     const connection = conns[i++ & 4095]!;
     passThrough.push({ type: 'open', connection });
@@ -267,7 +282,15 @@ for (const size of [64, 4096]) {
   const result = 'x'.repeat(size - 40);
   const je = pipeline(encodeJsonRpc());
   const me = pipeline(encodeMcp1());
-  const reply = (protocol: Protocol): ReplyRecord => ({ type: 'reply', connection: conn, protocol, id: 7, kind: 'result', result, final: true });
+  const reply = (protocol: Protocol): ReplyRecord => ({
+    type: 'reply',
+    connection: conn,
+    protocol,
+    id: 7,
+    kind: 'result',
+    result,
+    final: true,
+  });
   const jr = reply('jsonrpc');
   const mr = reply('mcp1');
   group(`encode: ${size}-byte response`, 'msgs/s', 1, {

@@ -4,13 +4,14 @@
  * the operators alone. Reads of 16 pipelined `echo` requests, as bench:rpc's 16x16
  * shape delivers them, on 16 connections.
  */
-import { NEVER, Subject } from 'rxjs';
+
 import { Packr } from 'msgpackr';
+import { NEVER, Subject } from 'rxjs';
+import { demoHandlers } from '../src/handlers/demo.js';
 import type { PipelineRecord } from '../src/records.js';
 import { defaultStages } from '../src/server/defaultStages.js';
 import { resolveLimits } from '../src/server/options.js';
 import { composeStages } from '../src/server/stages.js';
-import { demoHandlers } from '../src/handlers/demo.js';
 import { TestConnection } from '../src/testing/connection.js';
 import { envNumber } from './harness.js';
 
@@ -76,5 +77,7 @@ for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === und
   const elapsed = (performance.now() - start) / 1000;
   const requests = reads * perRead;
   if (replies !== requests) throw new Error(`${protocol}: ${replies} replies for ${requests} requests`);
-  console.log(`${protocol.padEnd(8)} ${(requests / elapsed / 1e3).toFixed(0).padStart(6)}k req/s   ${((elapsed / requests) * 1e9).toFixed(0)} ns/request (pipeline only, no sockets)`);
+  console.log(
+    `${protocol.padEnd(8)} ${(requests / elapsed / 1e3).toFixed(0).padStart(6)}k req/s   ${((elapsed / requests) * 1e9).toFixed(0)} ns/request (pipeline only, no sockets)`,
+  );
 }

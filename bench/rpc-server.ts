@@ -15,20 +15,21 @@
  * FLOOR_JSON=batch also parses all of a read's lines with one JSON.parse: what
  * records carrying a whole read could reach.
  */
+
+import { createRequire } from 'node:module';
 import { createServer as netServer, type Socket } from 'node:net';
 import { Packr } from 'msgpackr';
-import { createServer } from '../src/server/createServer.js';
+import { responseJson } from '../operators/codec/jsonrpc.js';
+import { decodeMsgpack, packAfter } from '../operators/codec/msgpack.js';
+import { decodeFast, NOT_FAST } from '../operators/codec/msgpackFast.js';
+import { packFastAfter } from '../operators/codec/msgpackPackFast.js';
+import { resultLine } from '../operators/codec/resultLine.js';
+import { decodeUtf8, encodeLine } from '../operators/codec/utf8.js';
 import { demoHandlers } from '../src/handlers/demo.js';
-import { createRequire } from 'node:module';
+import type { RpcId } from '../src/records.js';
+import { createServer } from '../src/server/createServer.js';
 import { listenNative } from '../src/transport/native.js';
 import type { Connection } from '../src/transport/types.js';
-import { decodeFast, NOT_FAST } from '../operators/codec/msgpackFast.js';
-import { decodeMsgpack, packAfter } from '../operators/codec/msgpack.js';
-import { packFastAfter } from '../operators/codec/msgpackPackFast.js';
-import { responseJson } from '../operators/codec/jsonrpc.js';
-import { resultLine } from '../operators/codec/resultLine.js';
-import type { RpcId } from '../src/records.js';
-import { decodeUtf8, encodeLine } from '../operators/codec/utf8.js';
 
 const [kind, path] = process.argv.slice(2) as [string, string];
 const MCP1_REPLY = new Uint8Array([0x4d, 0x43, 0x50, 0x31, 2, 0, 0, 0]);
@@ -52,9 +53,10 @@ function plainJson(socket: Socket, first: Buffer): void {
         continue;
       }
       if (req.id === undefined) continue;
-      out += req.method === 'echo'
-        ? JSON.stringify({ jsonrpc: '2.0', id: req.id, result: echo(req.params) }) + '\n'
-        : JSON.stringify({ jsonrpc: '2.0', id: req.id, error: { code: -32601, message: 'Method not found' } }) + '\n';
+      out +=
+        req.method === 'echo'
+          ? JSON.stringify({ jsonrpc: '2.0', id: req.id, result: echo(req.params) }) + '\n'
+          : JSON.stringify({ jsonrpc: '2.0', id: req.id, error: { code: -32601, message: 'Method not found' } }) + '\n';
     }
     if (out) socket.write(out);
   };
@@ -120,7 +122,9 @@ if (kind === 'ringwire-native' || kind === 'ringwire-net') {
   await new Promise<void>((resolve) => server.listen(path, resolve));
 } else if (kind === 'jayson') {
   const jayson = createRequire(import.meta.url)('jayson') as {
-    server: (methods: Record<string, (args: unknown, cb: (e: unknown, r?: unknown) => void) => void>) => { tcp: () => { listen: (p: string, cb: () => void) => void } };
+    server: (methods: Record<string, (args: unknown, cb: (e: unknown, r?: unknown) => void) => void>) => {
+      tcp: () => { listen: (p: string, cb: () => void) => void };
+    };
   };
   const server = jayson.server({ echo: (args, cb) => cb(null, echo(args)) }).tcp();
   await new Promise<void>((resolve) => server.listen(path, resolve));
@@ -145,7 +149,6 @@ function floorJson(conn: Connection, bytes: Uint8Array): number {
   }
   return start;
 }
-
 
 /** The reply as ringwire's encoder writes it (consecutive writes reach the addon as one). */
 function replyLine(id: RpcId, result: unknown): Uint8Array {
@@ -181,7 +184,11 @@ function floorJsonPerRead(conn: Connection, bytes: Uint8Array): number {
   const text = decodeUtf8(bytes.subarray(0, last));
   if (FLOOR_JSON === 'batch') {
     let all: Array<{ id?: unknown; params?: unknown }> | undefined;
-    try { all = JSON.parse('[' + text.replaceAll('\n', ',') + ']'); } catch { all = undefined; }
+    try {
+      all = JSON.parse('[' + text.replaceAll('\n', ',') + ']');
+    } catch {
+      all = undefined;
+    }
     if (all !== undefined) {
       for (const req of all) if (req.id !== undefined) conn.write(replyLine(req.id as RpcId, echo(req.params)));
       return last + 1;

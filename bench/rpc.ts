@@ -15,13 +15,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
-import { buildLoadgen, Child, envNumber, median, root, runLoad, type LoadResult } from './harness.js';
+import { buildLoadgen, Child, envNumber, type LoadResult, median, root, runLoad } from './harness.js';
 
 const seconds = envNumber('BENCH_SECONDS', 5);
 const rounds = envNumber('BENCH_ROUNDS', 1);
 /** BENCH_ONLY=a,b keeps the contenders, shapes and protocols named (for quick runs while tuning). */
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
-const groups = [['256x1', '16x16'], ['jsonrpc', 'mcp1'], ['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor']];
+const groups = [
+  ['256x1', '16x16'],
+  ['jsonrpc', 'mcp1'],
+  ['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor'],
+];
 /** Kept unless BENCH_ONLY names others of its kind and not it. */
 const keep = (name: string): boolean => {
   const named = (groups.find((g) => g.includes(name)) ?? []).filter((n) => only.includes(n));
@@ -87,12 +91,29 @@ try {
           const request = protocol === 'mcp1' ? mcp1Request : jsonRequest;
           // The ceiling echoes the request back: same bytes, same framing.
           const before = cpuSeconds(child.process.pid);
-          const r = runLoad(['--unix', path, '--conns', `${shape.conns}`, '--inflight', `${shape.inflight}`,
-            '--seconds', `${seconds}`, '--warmup', '1', '--request', request, '--frame', protocol === 'mcp1' ? 'mcp1' : 'ndjson']);
+          const r = runLoad([
+            '--unix',
+            path,
+            '--conns',
+            `${shape.conns}`,
+            '--inflight',
+            `${shape.inflight}`,
+            '--seconds',
+            `${seconds}`,
+            '--warmup',
+            '1',
+            '--request',
+            request,
+            '--frame',
+            protocol === 'mcp1' ? 'mcp1' : 'ndjson',
+          ]);
           const after = cpuSeconds(child.process.pid);
           // The server's CPU over warm-up and measurement, per request at the measured rate.
           const served = r.rps * (seconds + 1);
-          const cpu = before && after ? { user: ((after.user - before.user) / served) * 1e6, kernel: ((after.kernel - before.kernel) / served) * 1e6 } : undefined;
+          const cpu =
+            before && after
+              ? { user: ((after.user - before.user) / served) * 1e6, kernel: ((after.kernel - before.kernel) / served) * 1e6 }
+              : undefined;
           samples.set(name, [...(samples.get(name) ?? []), { ...r, cpu }]);
         }
       }
@@ -107,10 +128,21 @@ try {
         const rps = median(rs.map((r) => r.rps));
         const p99 = median(rs.map((r) => r.p99_us));
         const cpus = rs.flatMap((r) => (r.cpu ? [r.cpu] : []));
-        const cpu = cpus.length === rs.length
-          ? `${median(cpus.map((c) => c.user)).toFixed(2).padStart(22)} ${median(cpus.map((c) => c.kernel)).toFixed(2).padStart(7)}`
-          : '';
-        console.log(`  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${median(rs.map((r) => r.p50_us)).toFixed(0).padStart(8)} ${p99.toFixed(0).padStart(8)}   ${(rps / plain).toFixed(2).padStart(10)}x   ${(p99 / plainP99).toFixed(2).padStart(10)}x${cpu}`);
+        const cpu =
+          cpus.length === rs.length
+            ? `${median(cpus.map((c) => c.user))
+                .toFixed(2)
+                .padStart(22)} ${median(cpus.map((c) => c.kernel))
+                .toFixed(2)
+                .padStart(7)}`
+            : '';
+        console.log(
+          `  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${median(rs.map((r) => r.p50_us))
+            .toFixed(0)
+            .padStart(
+              8,
+            )} ${p99.toFixed(0).padStart(8)}   ${(rps / plain).toFixed(2).padStart(10)}x   ${(p99 / plainP99).toFixed(2).padStart(10)}x${cpu}`,
+        );
       }
       console.log('');
     }

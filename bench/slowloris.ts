@@ -40,7 +40,10 @@ const KINDS = [
 /** `slowloris.js server native|net PATH`: prints `ready`, then answers each stdin line with its TCP port. */
 async function runServer(transport: TransportKind, path: string): Promise<void> {
   const server = await createServer({
-    listen: [{ unix: path, backlog: 2048 }, { host: '127.0.0.1', port: 0, backlog: 2048 }],
+    listen: [
+      { unix: path, backlog: 2048 },
+      { host: '127.0.0.1', port: 0, backlog: 2048 },
+    ],
     handlers: demoHandlers,
     transport,
   });
@@ -52,19 +55,21 @@ async function runServer(transport: TransportKind, path: string): Promise<void> 
 async function runLoris(path: string, port: number, count: number): Promise<void> {
   const sockets: Array<{ socket: Socket; kind: (typeof KINDS)[number]; sent: number; closed: boolean }> = [];
   await Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      new Promise<void>((resolve, reject) => {
-        const socket = i % 2 ? netConnect({ host: '127.0.0.1', port }) : netConnect({ path });
-        const entry = { socket, kind: KINDS[i % KINDS.length]!, sent: 0, closed: false };
-        socket.on('error', () => {});
-        socket.on('close', () => (entry.closed = true));
-        socket.once('connect', () => {
-          socket.write(entry.kind.first);
-          sockets.push(entry);
-          resolve();
-        });
-        socket.once('error', reject);
-      }),
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = i % 2 ? netConnect({ host: '127.0.0.1', port }) : netConnect({ path });
+          const entry = { socket, kind: KINDS[i % KINDS.length]!, sent: 0, closed: false };
+          socket.on('error', () => {});
+          socket.on('close', () => (entry.closed = true));
+          socket.once('connect', () => {
+            socket.write(entry.kind.first);
+            sockets.push(entry);
+            resolve();
+          });
+          socket.once('error', reject);
+        }),
     ),
   );
   setInterval(() => {
@@ -108,7 +113,9 @@ async function main(): Promise<void> {
   const rounds = envNumber('BENCH_ROUNDS', 5);
   const kinds = (process.env.RINGWIRE_TRANSPORTS ?? 'native,net').split(',') as TransportKind[];
   console.log(`ringwire bench:slowloris  node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}`);
-  console.log(`a normal client: ${calls} sequential echo calls over a Unix socket, alone and beside ${lorisCount} slowloris connections; medians of ${rounds} rounds\n`);
+  console.log(
+    `a normal client: ${calls} sequential echo calls over a Unix socket, alone and beside ${lorisCount} slowloris connections; medians of ${rounds} rounds\n`,
+  );
   console.log('transport   unloaded p50  p99  p99.9 us   loaded p50  p99  p99.9 us   p99 loaded/unloaded   slowloris attached');
   const dir = mkdtempSync(join(tmpdir(), 'rw-slowloris-'));
   try {
@@ -139,8 +146,11 @@ async function main(): Promise<void> {
       }
       const u = medians(unloaded);
       const l = medians(loaded);
-      const cols = (p: Percentiles): string => `${p.p50.toFixed(0).padStart(13)} ${p.p99.toFixed(0).padStart(4)} ${p.p999.toFixed(0).padStart(6)}   `;
-      console.log(`${transport.padEnd(9)} ${cols(u)}  ${cols(l)} ${(l.p99 / u.p99).toFixed(2).padStart(19)}x ${String(Math.min(...attached)).padStart(20)}`);
+      const cols = (p: Percentiles): string =>
+        `${p.p50.toFixed(0).padStart(13)} ${p.p99.toFixed(0).padStart(4)} ${p.p999.toFixed(0).padStart(6)}   `;
+      console.log(
+        `${transport.padEnd(9)} ${cols(u)}  ${cols(l)} ${(l.p99 / u.p99).toFixed(2).padStart(19)}x ${String(Math.min(...attached)).padStart(20)}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

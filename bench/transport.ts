@@ -42,8 +42,20 @@ try {
     const samples = new Map<string, { rps: number[]; p50: number[]; p99: number[] }>();
     for (let round = 0; round < rounds; round++) {
       for (const [name, { path }] of servers) {
-        const r = runLoad(['--unix', path, '--conns', `${shape.conns}`, '--inflight', `${shape.inflight}`,
-          '--seconds', `${seconds}`, '--warmup', '1', '--frame', 'echo:100']);
+        const r = runLoad([
+          '--unix',
+          path,
+          '--conns',
+          `${shape.conns}`,
+          '--inflight',
+          `${shape.inflight}`,
+          '--seconds',
+          `${seconds}`,
+          '--warmup',
+          '1',
+          '--frame',
+          'echo:100',
+        ]);
         const s = samples.get(name) ?? { rps: [], p50: [], p99: [] };
         s.rps.push(r.rps);
         s.p50.push(r.p50_us);
@@ -56,7 +68,9 @@ try {
     console.log('  contender         msgs/s    p50 us   p99 us   vs ringwire-net');
     for (const [name, s] of samples) {
       const rps = median(s.rps);
-      console.log(`  ${name.padEnd(16)} ${rps.toFixed(0).padStart(8)} ${median(s.p50).toFixed(0).padStart(8)} ${median(s.p99).toFixed(0).padStart(8)}   ${(rps / net).toFixed(2)}x`);
+      console.log(
+        `  ${name.padEnd(16)} ${rps.toFixed(0).padStart(8)} ${median(s.p50).toFixed(0).padStart(8)} ${median(s.p99).toFixed(0).padStart(8)}   ${(rps / net).toFixed(2)}x`,
+      );
     }
     console.log('');
   }

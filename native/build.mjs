@@ -3,7 +3,7 @@
 // native/build-asan/ (and leaves a normal build in native/build/).
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILT, NATIVE_DIR, gypRebuild } from './gyp.mjs';
+import { BUILT, gypRebuild, NATIVE_DIR } from './gyp.mjs';
 
 const asan = process.argv.includes('--asan');
 const first = gypRebuild({ sanitize: asan });

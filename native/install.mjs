@@ -5,7 +5,7 @@
 // 3. else one warning: ringwire then runs on its node:net transport.
 // RINGWIRE_REQUIRE_NATIVE=1 (CI) makes 2's failure an error instead.
 import { createRequire } from 'node:module';
-import { NATIVE_DIR, gypRebuild } from './gyp.mjs';
+import { gypRebuild, NATIVE_DIR } from './gyp.mjs';
 
 const require = createRequire(import.meta.url);
 

@@ -1,10 +1,10 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { hop } from './internal/hop.js';
-import { Relay } from './internal/relay.js';
-import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { OptionsError } from '../src/errors.js';
 import type { PipelineRecord } from '../src/records.js';
 import { PauseReason } from '../src/transport/types.js';
+import { hop } from './internal/hop.js';
+import { Relay } from './internal/relay.js';
+import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Where each connection keeps its count of requests in flight. */
 const SLOT = reserveSlot();

@@ -2,9 +2,9 @@ import type { OperatorFunction } from 'rxjs';
 import type { PipelineRecord } from '../src/records.js';
 import type { Connection } from '../src/transport/types.js';
 import { append, startBuffer } from './internal/bytes.js';
-import { framer, type FramerContext, type PartialState } from './internal/framer.js';
+import { type FramerContext, framer, type PartialState } from './internal/framer.js';
 import { BAD_LENGTH, contentLength, headerEnd, MAX_HEADER_BYTES, OVER_LIMIT } from './internal/lspHeader.js';
-import { PARSE_ERROR, resolveFraming, TOO_LARGE, type FramingOptions } from './internal/options.js';
+import { type FramingOptions, PARSE_ERROR, resolveFraming, TOO_LARGE } from './internal/options.js';
 
 /** Options of {@link contentLengthFrames}. */
 export type ContentLengthFramesOptions = FramingOptions;

@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '../src/records.js';
-import { isRpcId, isStructured } from './codec/jsonrpc.js';
 import { frameText } from './codec/frameText.js';
+import { isRpcId, isStructured } from './codec/jsonrpc.js';
 import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 

@@ -1,8 +1,8 @@
 import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
-import { Mcp1Type, type FrameRecord, type Mcp1Header, type PipelineRecord, type RpcErrorObject } from '../src/records.js';
+import { type FrameRecord, type Mcp1Header, Mcp1Type, type PipelineRecord, type RpcErrorObject } from '../src/records.js';
+import { frameText } from './codec/frameText.js';
 import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
-import { frameText } from './codec/frameText.js';
 import { INVALID_REQUEST, MCP1_FLAG_JSON, PARSE_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 

@@ -3,9 +3,9 @@ import type { DataRecord, PipelineRecord, Protocol } from '../src/records.js';
 import type { Connection } from '../src/transport/types.js';
 import { classify, DETECT_BYTES, NEED_MORE, UNKNOWN } from './internal/classify.js';
 import { DeadlineRing } from './internal/deadlines.js';
-import { ConnectionMap, reserveSlot } from './internal/slots.js';
-import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 import { hop } from './internal/hop.js';
+import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
+import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Options of {@link detectProtocol}. */
 export interface DetectProtocolOptions {

@@ -1,9 +1,9 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/records.js';
 import { responseJson, safeResponseJson } from './codec/jsonrpc.js';
-import { INTERNAL_ERROR } from './codec/wire.js';
 import { resultLine } from './codec/resultLine.js';
 import { encodeContentLength, encodeLine } from './codec/utf8.js';
+import { INTERNAL_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 
 /**
@@ -80,9 +80,7 @@ function answerBatchMember(reply: ReplyRecord, batch: Batch): Uint8Array | undef
   // A stray second answer for a finished batch must not write it twice.
   if (batch.pending <= 0) return undefined;
   if (!reply.silent) {
-    batch.replies.push(
-      reply.error !== undefined ? { id: reply.id, error: reply.error } : { id: reply.id, result: reply.result },
-    );
+    batch.replies.push(reply.error !== undefined ? { id: reply.id, error: reply.error } : { id: reply.id, result: reply.result });
   }
   if (--batch.pending > 0 || batch.replies.length === 0) return undefined;
   let text = '[';

@@ -1,11 +1,11 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { ConnectionMap, reserveSlot } from './internal/slots.js';
 import { Mcp1Type, type PipelineRecord, type ReplyRecord, type RpcErrorObject } from '../src/records.js';
 import { packAfter } from './codec/msgpack.js';
 import { packFastAfter } from './codec/msgpackPackFast.js';
 import { encodeAfter } from './codec/utf8.js';
 import { INTERNAL_ERROR, MCP1_FLAG_JSON, MCP1_HEADER_BYTES, writeMcp1Header } from './codec/wire.js';
 import { hop } from './internal/hop.js';
+import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Where each connection keeps the ids of its streams that failed to encode. */
 const SLOT = reserveSlot();
@@ -55,9 +55,7 @@ export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
           subscriber.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken) });
         } else if (record.type === 'violation' && record.protocol === 'mcp1') {
           const bytes =
-            record.error === undefined
-              ? new Uint8Array(0)
-              : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false);
+            record.error === undefined ? new Uint8Array(0) : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false);
           subscriber.next({ type: 'out', connection: record.connection, bytes, close: true });
         } else {
           if (record.type === 'end') broken.delete(record.connection);

@@ -1,6 +1,6 @@
 import {
-  Observable,
   isObservable,
+  Observable,
   type OperatorFunction,
   type SchedulerAction,
   type SchedulerLike,
@@ -39,10 +39,18 @@ export interface HandleOptions {
 }
 
 /** The error of a stream whose client stopped reading it. */
-const STREAM_BACKLOG = Object.freeze({ code: ErrorCode.InternalError, message: 'Internal error', data: 'stream cancelled: the client is not reading it' });
+const STREAM_BACKLOG = Object.freeze({
+  code: ErrorCode.InternalError,
+  message: 'Internal error',
+  data: 'stream cancelled: the client is not reading it',
+});
 
 /** The error of a JSON-RPC stream cut off at maxCollectedItems. */
-const STREAM_TOO_LONG = Object.freeze({ code: ErrorCode.InternalError, message: 'Internal error', data: 'stream too long to answer as one array' });
+const STREAM_TOO_LONG = Object.freeze({
+  code: ErrorCode.InternalError,
+  message: 'Internal error',
+  data: 'stream too long to answer as one array',
+});
 
 /**
  * Runs each routed request's handler and answers it with exactly one `final`
@@ -90,12 +98,23 @@ export function handle(options: HandleOptions = {}): OperatorFunction<PipelineRe
   if (!(concurrency >= 1)) throw new OptionsError(`handle(): concurrency must be at least 1, got ${concurrency}`);
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
-      const dispatcher = new Dispatcher(subscriber, concurrency, options.scheduler, options.maxCollectedItems ?? 100_000, options.maxStreamBacklogBytes ?? Infinity);
+      const dispatcher = new Dispatcher(
+        subscriber,
+        concurrency,
+        options.scheduler,
+        options.maxCollectedItems ?? 100_000,
+        options.maxStreamBacklogBytes ?? Infinity,
+      );
       const disconnects = options.disconnects?.subscribe({
         next: (connection) => dispatcher.drop(connection),
         error: (err: unknown) => subscriber.error(err),
       });
-      const input = hop(source, subscriber, (record) => dispatcher.onRecord(record), () => dispatcher.onComplete());
+      const input = hop(
+        source,
+        subscriber,
+        (record) => dispatcher.onRecord(record),
+        () => dispatcher.onComplete(),
+      );
       return () => {
         input.unsubscribe();
         disconnects?.unsubscribe();
@@ -248,8 +267,7 @@ class Dispatcher {
               return;
             }
             this.out.next(reply(record, 'item', value, undefined, false));
-          }
-          else if ((call.items ??= []).push(value) > this.maxCollectedItems) {
+          } else if ((call.items ??= []).push(value) > this.maxCollectedItems) {
             // finish() unsubscribes the stream (it runs on: retire marks the call done).
             this.finish(call, reply(record, 'error', undefined, STREAM_TOO_LONG));
             call.abort(undefined);
@@ -336,7 +354,13 @@ function errorObject(err: unknown): RpcErrorObject {
   return err.data === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, data: err.data };
 }
 
-function reply(record: RequestRecord, kind: ReplyRecord['kind'], result: unknown, error: RpcErrorObject | undefined, final = true): ReplyRecord {
+function reply(
+  record: RequestRecord,
+  kind: ReplyRecord['kind'],
+  result: unknown,
+  error: RpcErrorObject | undefined,
+  final = true,
+): ReplyRecord {
   const silent = record.notification;
   return {
     type: 'reply',

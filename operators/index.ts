@@ -3,20 +3,21 @@
  * connection (see `PipelineRecord`), so ONE pipeline serves every connection.
  * @module
  */
-export { detectProtocol, type DetectProtocolOptions } from './detectProtocol.js';
-export { proxyProtocol, type ProxyProtocolOptions } from './proxyProtocol.js';
-export { jsonFrames, type JsonFramesOptions } from './jsonFrames.js';
-export { mcp1Frames, type Mcp1FramesOptions } from './mcp1Frames.js';
-export { contentLengthFrames, type ContentLengthFramesOptions } from './contentLengthFrames.js';
-export { decodeJsonRpc, type DecodeJsonRpcOptions } from './decodeJsonRpc.js';
-export { encodeJsonRpc } from './encodeJsonRpc.js';
-export { decodeMcp1 } from './decodeMcp1.js';
-export { encodeMcp1 } from './encodeMcp1.js';
-export { route } from './route.js';
-export { handle, type HandleOptions } from './handle.js';
-export { backpressure, type BackpressureOptions } from './backpressure.js';
-export { toAsyncIterable, type ToAsyncIterableOptions } from './toAsyncIterable.js';
-export { ConnectionMap, reserveSlot } from './internal/slots.js';
-export { newSlots } from '../src/transport/slots.js';
+
 export type * from '../src/records.js';
+export { newSlots } from '../src/transport/slots.js';
 export type { Connection } from '../src/transport/types.js';
+export { type BackpressureOptions, backpressure } from './backpressure.js';
+export { type ContentLengthFramesOptions, contentLengthFrames } from './contentLengthFrames.js';
+export { type DecodeJsonRpcOptions, decodeJsonRpc } from './decodeJsonRpc.js';
+export { decodeMcp1 } from './decodeMcp1.js';
+export { type DetectProtocolOptions, detectProtocol } from './detectProtocol.js';
+export { encodeJsonRpc } from './encodeJsonRpc.js';
+export { encodeMcp1 } from './encodeMcp1.js';
+export { type HandleOptions, handle } from './handle.js';
+export { ConnectionMap, reserveSlot } from './internal/slots.js';
+export { type JsonFramesOptions, jsonFrames } from './jsonFrames.js';
+export { type Mcp1FramesOptions, mcp1Frames } from './mcp1Frames.js';
+export { type ProxyProtocolOptions, proxyProtocol } from './proxyProtocol.js';
+export { route } from './route.js';
+export { type ToAsyncIterableOptions, toAsyncIterable } from './toAsyncIterable.js';

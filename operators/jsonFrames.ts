@@ -2,9 +2,9 @@ import type { OperatorFunction } from 'rxjs';
 import type { PipelineRecord } from '../src/records.js';
 import type { Connection } from '../src/transport/types.js';
 import { append, isJsonWhitespace, startBuffer } from './internal/bytes.js';
-import { framer, type FramerContext, type PartialState } from './internal/framer.js';
-import { scanJson, type JsonScanState } from './internal/jsonScan.js';
-import { resolveFraming, TOO_LARGE, type FramingOptions } from './internal/options.js';
+import { type FramerContext, framer, type PartialState } from './internal/framer.js';
+import { type JsonScanState, scanJson } from './internal/jsonScan.js';
+import { type FramingOptions, resolveFraming, TOO_LARGE } from './internal/options.js';
 
 /** Options of {@link jsonFrames}. */
 export type JsonFramesOptions = FramingOptions;

@@ -2,8 +2,8 @@ import type { OperatorFunction } from 'rxjs';
 import type { FrameRecord, Mcp1Header, PipelineRecord } from '../src/records.js';
 import type { Connection } from '../src/transport/types.js';
 import { append, startBuffer } from './internal/bytes.js';
-import { framer, type FramerContext, type PartialState } from './internal/framer.js';
-import { resolveFraming, type FramingOptions } from './internal/options.js';
+import { type FramerContext, framer, type PartialState } from './internal/framer.js';
+import { type FramingOptions, resolveFraming } from './internal/options.js';
 
 /** Options of {@link mcp1Frames}. */
 export type Mcp1FramesOptions = FramingOptions;

@@ -3,7 +3,7 @@ import { AsyncIterableX } from 'ix/asynciterable';
 import type { Observable, Subscription } from 'rxjs';
 import { OptionsError } from '../src/errors.js';
 import type { PipelineRecord } from '../src/records.js';
-import { PauseReason, type Connection } from '../src/transport/types.js';
+import { type Connection, PauseReason } from '../src/transport/types.js';
 
 /** Options of {@link toAsyncIterable}. */
 export interface ToAsyncIterableOptions {
@@ -40,10 +40,7 @@ export interface ToAsyncIterableOptions {
  * @param options See {@link ToAsyncIterableOptions}.
  * @return An async iterable of the records, in order.
  */
-export function toAsyncIterable<T extends PipelineRecord>(
-  source: Observable<T>,
-  options: ToAsyncIterableOptions = {},
-): AsyncIterableX<T> {
+export function toAsyncIterable<T extends PipelineRecord>(source: Observable<T>, options: ToAsyncIterableOptions = {}): AsyncIterableX<T> {
   const highWater = options.highWater ?? 64;
   if (!(highWater >= 1)) throw new OptionsError(`toAsyncIterable(): highWater must be at least 1, got ${highWater}`);
   return new PullIterable(source, highWater);

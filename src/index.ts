@@ -18,14 +18,39 @@
  * ```
  * @module
  */
+
+export { type CallOptions, RpcClient } from './client/client.js';
+export { type ClientProtocol, type ConnectOptions, connect } from './client/connect.js';
+export { type ClientTarget, parseTarget } from './client/target.js';
+export * from './errors.js';
+export { demoHandlers } from './handlers/demo.js';
+export type * from './records.js';
+export { Mcp1Type } from './records.js';
+export { createServer, type RpcServer } from './server/createServer.js';
+export { type DefaultStagesInput, defaultStages } from './server/defaultStages.js';
+export { loadHandlersModule } from './server/handlers.js';
+export { LatencyHistogram } from './server/histogram.js';
+export { DEFAULT_LIMITS, type Limits, type ServerOptions } from './server/options.js';
+export { CANCEL_GRACE_MS, createWorkerPool, type WorkerPool, type WorkerPoolOptions } from './server/pool.js';
+export type { CloseResult } from './server/shutdown.js';
+export {
+  insertAfter,
+  insertBefore,
+  type NamedStage,
+  type PipelineStages,
+  removeStage,
+  replaceStage,
+  type Stage,
+} from './server/stages.js';
+export { type ConnectionCount, formatStatsLine, type ServerStats } from './server/stats.js';
 export { listen } from './transport/listen.js';
 export {
-  PauseReason,
   type Connection,
   type ConnectionEvent,
   type ListenerInfo,
   type ListenOptions,
   type ListenTarget,
+  PauseReason,
   type PeerInfo,
   type ProxiedAddress,
   type TcpListen,
@@ -34,29 +59,3 @@ export {
   type TransportStats,
   type UnixListen,
 } from './transport/types.js';
-export * from './errors.js';
-export type * from './records.js';
-export { Mcp1Type } from './records.js';
-
-export { createServer, type RpcServer } from './server/createServer.js';
-export { DEFAULT_LIMITS, type Limits, type ServerOptions } from './server/options.js';
-export {
-  insertAfter,
-  insertBefore,
-  replaceStage,
-  removeStage,
-  type Stage,
-  type NamedStage,
-  type PipelineStages,
-} from './server/stages.js';
-export { defaultStages, type DefaultStagesInput } from './server/defaultStages.js';
-export type { CloseResult } from './server/shutdown.js';
-export { formatStatsLine, type ServerStats, type ConnectionCount } from './server/stats.js';
-export { LatencyHistogram } from './server/histogram.js';
-export { loadHandlersModule } from './server/handlers.js';
-export { createWorkerPool, CANCEL_GRACE_MS, type WorkerPool, type WorkerPoolOptions } from './server/pool.js';
-export { demoHandlers } from './handlers/demo.js';
-
-export { connect, type ConnectOptions, type ClientProtocol } from './client/connect.js';
-export { RpcClient, type CallOptions } from './client/client.js';
-export { parseTarget, type ClientTarget } from './client/target.js';

@@ -182,14 +182,7 @@ export interface OutboundRecord {
 }
 
 /** Any record of the pipeline. */
-export type PipelineRecord =
-  | Slice
-  | FrameRecord
-  | RequestRecord
-  | CancelRecord
-  | ReplyRecord
-  | ViolationRecord
-  | OutboundRecord;
+export type PipelineRecord = Slice | FrameRecord | RequestRecord | CancelRecord | ReplyRecord | ViolationRecord | OutboundRecord;
 
 /** What a handler learns about the call, besides its params. */
 export interface HandlerContext {

@@ -1,11 +1,11 @@
-import { Observable, filter, from, map, merge, pipe, toArray, type OperatorFunction } from 'rxjs';
+import { filter, from, map, merge, Observable, type OperatorFunction, pipe, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { backpressure } from '../operators/backpressure.js';
 import { handle } from '../operators/handle.js';
 import { route } from '../operators/route.js';
 import type { Handler, PipelineRecord, ReplyRecord, RequestRecord } from '../src/records.js';
-import { testConnection, type TestConnection } from '../src/testing/connection.js';
+import { type TestConnection, testConnection } from '../src/testing/connection.js';
 import { PauseReason } from '../src/transport/types.js';
 
 const IN_FLIGHT = PauseReason.InFlight;
@@ -151,10 +151,14 @@ describe('backpressure()', () => {
       handle(),
     );
     let out: PipelineRecord[] = [];
-    from(records).pipe(backpressure(inner), toArray()).subscribe((all) => (out = all));
+    from(records)
+      .pipe(backpressure(inner), toArray())
+      .subscribe((all) => (out = all));
     expect(seenByInner).toEqual(records);
     let direct: PipelineRecord[] = [];
-    from(records).pipe(inner, toArray()).subscribe((all) => (direct = all));
+    from(records)
+      .pipe(inner, toArray())
+      .subscribe((all) => (direct = all));
     expect(out).toEqual(direct);
   });
 
@@ -162,7 +166,9 @@ describe('backpressure()', () => {
     const other = testConnection();
     const records = [request(conn, () => 1), request(other, () => 1), request(conn, () => 1)];
     const held: OperatorFunction<PipelineRecord, PipelineRecord> = filter(() => false);
-    from(records).pipe(backpressure(held, { highWater: 2 })).subscribe();
+    from(records)
+      .pipe(backpressure(held, { highWater: 2 }))
+      .subscribe();
     expect(conn.demandLog).toEqual([['pause', IN_FLIGHT]]);
     expect(other.demandLog).toEqual([]);
   });
@@ -193,7 +199,9 @@ describe('backpressure()', () => {
           },
         }),
       );
-    from(records).pipe(backpressure(late, { highWater: 2, lowWater: 1 })).subscribe();
+    from(records)
+      .pipe(backpressure(late, { highWater: 2, lowWater: 1 }))
+      .subscribe();
     expect(conn.demandLog).toEqual([
       ['pause', IN_FLIGHT],
       ['resume', IN_FLIGHT],
@@ -202,7 +210,9 @@ describe('backpressure()', () => {
 
   it('leaves pauses for other reasons alone', () => {
     conn.pause(PauseReason.Write);
-    from([request(conn, () => 1)]).pipe(backpressure(handle(), { highWater: 1, lowWater: 0 })).subscribe();
+    from([request(conn, () => 1)])
+      .pipe(backpressure(handle(), { highWater: 1, lowWater: 0 }))
+      .subscribe();
     expect(conn.demandLog).toEqual([
       ['pause', PauseReason.Write],
       ['pause', IN_FLIGHT],

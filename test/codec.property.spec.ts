@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
-import { config, from, pipe, toArray, type OperatorFunction } from 'rxjs';
+import { config, from, type OperatorFunction, pipe, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { plain } from '../operators/codec/msgpack.js';
 import { isSafeMsgpack } from '../operators/codec/msgpackCheck.js';
@@ -191,26 +191,55 @@ describe('codec properties', () => {
 
   it('MCP1: any payload gives exactly one answer for a request and at most a request for a notification', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(1, 4), fc.constantFrom(0, 1), (payload, id, type, flags) => {
-        const out = run([mcp1Frame(type, id, payload, flags)], pipe(decodeMcp1(), route({ m: () => 1 }), handle(), encodeMcp1()));
-        if (type === 1) {
-          const frames = mcp1Frames(out);
-          expect(frames).toHaveLength(1);
-          expect(frames[0]!.id).toBe(id);
-          expect([2, 3]).toContain(frames[0]!.type);
-        } else {
-          expect(out).toEqual([]);
-        }
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.constantFrom(1, 4),
+        fc.constantFrom(0, 1),
+        (payload, id, type, flags) => {
+          const out = run([mcp1Frame(type, id, payload, flags)], pipe(decodeMcp1(), route({ m: () => 1 }), handle(), encodeMcp1()));
+          if (type === 1) {
+            const frames = mcp1Frames(out);
+            expect(frames).toHaveLength(1);
+            expect(frames[0]!.id).toBe(id);
+            expect([2, 3]).toContain(frames[0]!.type);
+          } else {
+            expect(out).toEqual([]);
+          }
+        },
+      ),
     );
   });
 
   it('MCP1: hostile nesting and length claims never crash and never decode past the frame', () => {
-    const header = fc.constantFrom(0x91, 0x9f, 0x81, 0x8f, 0xdc, 0xdd, 0xde, 0xdf, 0xd9, 0xda, 0xdb, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc1);
-    const hostile = fc.tuple(
-      fc.integer({ min: 0, max: 20_000 }),
-      fc.array(fc.oneof(header, fc.integer({ min: 0, max: 255 })), { maxLength: 48 }),
-    ).map(([depth, tail]) => Uint8Array.from([...new Array<number>(depth).fill(0x91), ...tail]));
+    const header = fc.constantFrom(
+      0x91,
+      0x9f,
+      0x81,
+      0x8f,
+      0xdc,
+      0xdd,
+      0xde,
+      0xdf,
+      0xd9,
+      0xda,
+      0xdb,
+      0xc4,
+      0xc5,
+      0xc6,
+      0xc7,
+      0xc8,
+      0xc9,
+      0xd4,
+      0xd5,
+      0xd6,
+      0xd7,
+      0xd8,
+      0xc1,
+    );
+    const hostile = fc
+      .tuple(fc.integer({ min: 0, max: 20_000 }), fc.array(fc.oneof(header, fc.integer({ min: 0, max: 255 })), { maxLength: 48 }))
+      .map(([depth, tail]) => Uint8Array.from([...new Array<number>(depth).fill(0x91), ...tail]));
     fc.assert(
       fc.property(hostile, (payload) => {
         const safe = isSafeMsgpack(payload);

@@ -1,20 +1,20 @@
-import { Subject, type OperatorFunction } from 'rxjs';
+import { type OperatorFunction, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { contentLengthFrames } from '../operators/contentLengthFrames.js';
 import type { FrameRecord, PipelineRecord } from '../src/records.js';
 import {
+  type BytesInput,
   concatBytes,
   dataRecord,
   endRecord,
   lspBytes,
   openRecord,
   readable,
+  type TestConnection,
   testConnection,
   toReadable,
   utf8,
-  type BytesInput,
-  type TestConnection,
 } from '../src/testing/index.js';
 import { collect as collectAll } from './helpers/collect.js';
 
@@ -25,8 +25,10 @@ beforeEach(() => {
 
 const lsp = (conn: TestConnection, data: BytesInput) => dataRecord(conn, data, 'lsp');
 
-const collect = (records: PipelineRecord[], op: OperatorFunction<PipelineRecord, PipelineRecord> = contentLengthFrames()): PipelineRecord[] =>
-  collectAll(op, records);
+const collect = (
+  records: PipelineRecord[],
+  op: OperatorFunction<PipelineRecord, PipelineRecord> = contentLengthFrames(),
+): PipelineRecord[] => collectAll(op, records);
 /** Frame bodies, `!reason` per violation, the type of anything else. */
 function bodies(conn: TestConnection, chunks: BytesInput[], op?: OperatorFunction<PipelineRecord, PipelineRecord>): string[] {
   return collect(
@@ -89,7 +91,9 @@ describe('contentLengthFrames', () => {
     for (let cut = 0; cut <= wire.length; cut++) {
       for (const cut2 of [cut, Math.min(cut + 1, wire.length), Math.min(cut + 9, wire.length)]) {
         const conn = testConnection();
-        expect(bodies(conn, [wire.subarray(0, cut), wire.subarray(cut, cut2), wire.subarray(cut2)]), `cuts ${cut}/${cut2}`).toEqual(expected);
+        expect(bodies(conn, [wire.subarray(0, cut), wire.subarray(cut, cut2), wire.subarray(cut2)]), `cuts ${cut}/${cut2}`).toEqual(
+          expected,
+        );
       }
     }
   });
@@ -144,7 +148,13 @@ describe('contentLengthFrames', () => {
     expect(bodies(conn, [lspBytes('12345678')], op())).toEqual(['12345678']);
     const out = collect([lsp(conn, 'Content-Length: 9\r\n\r\n'), lsp(conn, '123456789')], op()).map((r) => toReadable(r));
     expect(out).toEqual([
-      { type: 'violation', connection: conn.id, protocol: 'lsp', reason: 'too-large', error: { code: -32600, message: 'Message too large' } },
+      {
+        type: 'violation',
+        connection: conn.id,
+        protocol: 'lsp',
+        reason: 'too-large',
+        error: { code: -32600, message: 'Message too large' },
+      },
     ]);
     expect(bodies(conn, ['Content-Length: 99999999999999999999999999\r\n\r\n'], op())).toEqual(['!too-large']);
   });

@@ -1,7 +1,7 @@
 import { from, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { decodeJsonRpc, type DecodeJsonRpcOptions } from '../operators/decodeJsonRpc.js';
+import { type DecodeJsonRpcOptions, decodeJsonRpc } from '../operators/decodeJsonRpc.js';
 import type { FrameRecord, PipelineRecord, Protocol, ReplyRecord, RequestRecord } from '../src/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
@@ -100,9 +100,7 @@ describe('decodeJsonRpc()', () => {
 
   describe('requests', () => {
     it('decodes a request with array or object params, and without params', () => {
-      expect(decodeOne('{"jsonrpc":"2.0","id":1,"method":"a","params":[1]}')).toEqual(
-        request({ id: 1, method: 'a', params: [1] }),
-      );
+      expect(decodeOne('{"jsonrpc":"2.0","id":1,"method":"a","params":[1]}')).toEqual(request({ id: 1, method: 'a', params: [1] }));
       expect(decodeOne('{"jsonrpc":"2.0","id":2,"method":"b","params":{"x":1}}')).toEqual(
         request({ id: 2, method: 'b', params: { x: 1 } }),
       );
@@ -125,9 +123,7 @@ describe('decodeJsonRpc()', () => {
     });
 
     it('decodes LSP frames the same way, keeping the protocol', () => {
-      expect(decodeOne('{"jsonrpc":"2.0","id":"q","method":"m"}', 'lsp')).toEqual(
-        request({ protocol: 'lsp', id: 'q', method: 'm' }),
-      );
+      expect(decodeOne('{"jsonrpc":"2.0","id":"q","method":"m"}', 'lsp')).toEqual(request({ protocol: 'lsp', id: 'q', method: 'm' }));
     });
 
     it('accepts any whitespace and a byte-order mark around the value', () => {

@@ -134,8 +134,23 @@ describe('decodeMcp1()', () => {
     });
 
     it('gives 64-bit integers as numbers where exact and BigInt beyond 2^53', () => {
-      const uint64 = (hi: number, lo: number): number[] => [0xcf, ...[hi >>> 24, (hi >>> 16) & 255, (hi >>> 8) & 255, hi & 255], ...[lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255]];
-      const payload = Uint8Array.from([0x82, 0xa6, ...Buffer.from('method'), 0xa1, 0x6d, 0xa6, ...Buffer.from('params'), 0x92, ...uint64(0, 5), ...uint64(0x10000000, 0)]);
+      const uint64 = (hi: number, lo: number): number[] => [
+        0xcf,
+        ...[hi >>> 24, (hi >>> 16) & 255, (hi >>> 8) & 255, hi & 255],
+        ...[lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255],
+      ];
+      const payload = Uint8Array.from([
+        0x82,
+        0xa6,
+        ...Buffer.from('method'),
+        0xa1,
+        0x6d,
+        0xa6,
+        ...Buffer.from('params'),
+        0x92,
+        ...uint64(0, 5),
+        ...uint64(0x10000000, 0),
+      ]);
       const [record] = decodeAll([mcp1(1, 1, payload)]) as RequestRecord[];
       expect(record!.params).toEqual([5, 2n ** 60n]);
     });
@@ -159,8 +174,20 @@ describe('decodeMcp1()', () => {
     it('answers payloads that do not decode with -32700 and the frame id', () => {
       const truncated = pack({ method: 'm', params: [1, 2, 3] }).subarray(0, 10);
       const trailing = Uint8Array.from([...pack({ method: 'm' }), 0xc0]);
-      const frames = [mcp1(1, 1, Uint8Array.from([0xc1])), mcp1(1, 2, truncated), mcp1(1, 3, trailing), mcp1(1, 4), mcp1(1, 5, '{"method":', 1)];
-      expect(decodeAll(frames)).toEqual([parseError(1), parseError(2), parseError(3), parseError(4), error(5, -32700, 'Parse error', true)]);
+      const frames = [
+        mcp1(1, 1, Uint8Array.from([0xc1])),
+        mcp1(1, 2, truncated),
+        mcp1(1, 3, trailing),
+        mcp1(1, 4),
+        mcp1(1, 5, '{"method":', 1),
+      ];
+      expect(decodeAll(frames)).toEqual([
+        parseError(1),
+        parseError(2),
+        parseError(3),
+        parseError(4),
+        error(5, -32700, 'Parse error', true),
+      ]);
     });
 
     it('answers payloads that are not {method: string, params?: array|map} with -32600 and the frame id', () => {
@@ -238,7 +265,22 @@ describe('decodeMcp1()', () => {
 
     it('lets no "__proto__" key reach a prototype, in MessagePack or JSON', () => {
       const proto = Buffer.from('__proto__');
-      const payload = Uint8Array.from([0x82, 0xa6, ...Buffer.from('method'), 0xa1, 0x6d, 0xa6, ...Buffer.from('params'), 0x81, 0xa9, ...proto, 0x81, 0xa1, 0x78, 0x01]);
+      const payload = Uint8Array.from([
+        0x82,
+        0xa6,
+        ...Buffer.from('method'),
+        0xa1,
+        0x6d,
+        0xa6,
+        ...Buffer.from('params'),
+        0x81,
+        0xa9,
+        ...proto,
+        0x81,
+        0xa1,
+        0x78,
+        0x01,
+      ]);
       const [fromMsgpack, fromJson] = decodeAll([
         mcp1(1, 1, payload),
         mcp1(1, 2, '{"method":"m","params":{"__proto__":{"x":1}}}', 1),
@@ -253,7 +295,11 @@ describe('decodeMcp1()', () => {
 
   describe('isSafeMsgpack()', () => {
     it('accepts every standard type that fits', () => {
-      const value = { a: [1, -1, 300, -300, 70000, 2 ** 40, 1.5, 'é', 'x'.repeat(40), 'y'.repeat(300), true, false, null], b: Buffer.alloc(300), m: { n: {} } };
+      const value = {
+        a: [1, -1, 300, -300, 70000, 2 ** 40, 1.5, 'é', 'x'.repeat(40), 'y'.repeat(300), true, false, null],
+        b: Buffer.alloc(300),
+        m: { n: {} },
+      };
       expect(isSafeMsgpack(pack(value))).toBe(true);
     });
 

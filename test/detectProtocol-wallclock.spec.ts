@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { detectProtocol } from '../operators/detectProtocol.js';
 import type { PipelineRecord } from '../src/records.js';
-import { testConnection, type TestConnection } from '../src/testing/connection.js';
+import { type TestConnection, testConnection } from '../src/testing/connection.js';
 
 // detectProtocol stamps deadlines lazily on a wall clock (once per task, not per
 // open): a connection must still never be closed before its timeout, and not much after.

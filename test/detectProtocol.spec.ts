@@ -10,11 +10,11 @@ import {
   endRecord,
   mcp1Bytes,
   openRecord,
+  type ReadableRecord,
   readable,
   slicesOf,
   testConnection,
   toReadable,
-  type ReadableRecord,
 } from '../src/testing/index.js';
 import { collect } from './helpers/collect.js';
 
@@ -26,7 +26,9 @@ beforeEach(() => {
 /** Runs records through the operator synchronously and returns them readable. */
 function run(op: OperatorFunction<PipelineRecord, PipelineRecord>, records: PipelineRecord[]): ReadableRecord[] {
   const out: ReadableRecord[] = [];
-  from(records).pipe(op).subscribe((r) => out.push(toReadable(r)));
+  from(records)
+    .pipe(op)
+    .subscribe((r) => out.push(toReadable(r)));
   return out;
 }
 
@@ -59,9 +61,7 @@ describe('detectProtocol', () => {
     ['cOnTeNt-LeNgTh: 2\r\n\r\n{}', 'lsp'],
   ])('decides %j as %s', (text, protocol) => {
     const conn = testConnection();
-    expect(run(detectProtocol(), [dataRecord(conn, text)])).toEqual([
-      { type: 'data', connection: conn.id, protocol, text },
-    ]);
+    expect(run(detectProtocol(), [dataRecord(conn, text)])).toEqual([{ type: 'data', connection: conn.id, protocol, text }]);
   });
 
   it('decides MCP1 from the magic and keeps the header and payload that came with it', () => {
@@ -292,4 +292,3 @@ describe('detectProtocol', () => {
     expect((out as DataRecord).bytes).toEqual(concatBytes('content-length: 1\r\n\r\n1'));
   });
 });
-

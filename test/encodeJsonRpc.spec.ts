@@ -1,4 +1,4 @@
-import { from, map, pipe, toArray, type OperatorFunction } from 'rxjs';
+import { from, map, type OperatorFunction, pipe, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeJsonRpc } from '../operators/decodeJsonRpc.js';
@@ -143,7 +143,11 @@ describe('encodeJsonRpc()', () => {
     it('answers -32603 for results JSON cannot hold, without throwing', () => {
       const cycle: Record<string, unknown> = {};
       cycle.self = cycle;
-      const throwing = { toJSON: () => { throw new Error('secret'); } };
+      const throwing = {
+        toJSON: () => {
+          throw new Error('secret');
+        },
+      };
       const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
       const internal = '{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"Internal error"}}\n';
       for (const value of [10n, cycle, throwing, deep]) {
@@ -161,7 +165,9 @@ describe('encodeJsonRpc()', () => {
         expect(calls).toBe(1);
         calls = 0;
         const large = { toJSON: () => (calls++, 'z'.repeat(50_000)) };
-        expect(encodeAll([result(id, large)])).toEqual([{ out: `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${'z'.repeat(50_000)}"}\n` }]);
+        expect(encodeAll([result(id, large)])).toEqual([
+          { out: `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${'z'.repeat(50_000)}"}\n` },
+        ]);
         expect(calls).toBe(1);
       }
     });
@@ -260,16 +266,16 @@ describe('encodeJsonRpc()', () => {
     it('frames an LSP batch with Content-Length', () => {
       const batch: Batch = { pending: 1, replies: [] };
       const body = '[{"jsonrpc":"2.0","id":1,"result":1}]';
-      expect(encodeAll([member(batch, 1, 1, { protocol: 'lsp' })])).toEqual([
-        { out: `Content-Length: ${body.length}\r\n\r\n${body}` },
-      ]);
+      expect(encodeAll([member(batch, 1, 1, { protocol: 'lsp' })])).toEqual([{ out: `Content-Length: ${body.length}\r\n\r\n${body}` }]);
     });
   });
 
   describe('with decodeJsonRpc(), route() and handle(): the examples of the JSON-RPC 2.0 specification', () => {
     const handlers = {
       subtract: (params: unknown) =>
-        Array.isArray(params) ? params[0] - params[1] : (params as { minuend: number; subtrahend: number }).minuend - (params as { subtrahend: number }).subtrahend,
+        Array.isArray(params)
+          ? params[0] - params[1]
+          : (params as { minuend: number; subtrahend: number }).minuend - (params as { subtrahend: number }).subtrahend,
       sum: (params: unknown) => (params as number[]).reduce((a, b) => a + b, 0),
       update: () => undefined,
       notify_hello: () => undefined,
@@ -299,24 +305,28 @@ describe('encodeJsonRpc()', () => {
         '{"jsonrpc":"2.0","id":3,"result":19}\n',
       ],
       ['a notification', '{"jsonrpc":"2.0","method":"update","params":[1,2,3,4,5]}', ''],
-      ['a missing method', '{"jsonrpc":"2.0","method":"foobar","id":"1"}', '{"jsonrpc":"2.0","id":"1","error":{"code":-32601,"message":"Method not found"}}\n'],
+      [
+        'a missing method',
+        '{"jsonrpc":"2.0","method":"foobar","id":"1"}',
+        '{"jsonrpc":"2.0","id":"1","error":{"code":-32601,"message":"Method not found"}}\n',
+      ],
       [
         'invalid JSON',
         '{"jsonrpc":"2.0","method":"foobar,"params":"bar","baz]',
         '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n',
       ],
-      ['an invalid request', '{"jsonrpc":"2.0","method":1,"params":"bar"}', '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}\n'],
+      [
+        'an invalid request',
+        '{"jsonrpc":"2.0","method":1,"params":"bar"}',
+        '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}\n',
+      ],
       [
         'a batch with invalid JSON',
         '[{"jsonrpc":"2.0","method":"sum","params":[1,2,4],"id":"1"},{"jsonrpc":"2.0","method"]',
         '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n',
       ],
       ['an empty batch', '[]', '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}\n'],
-      [
-        'an invalid batch of one',
-        '[1]',
-        '[{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}]\n',
-      ],
+      ['an invalid batch of one', '[1]', '[{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}]\n'],
       [
         'an invalid batch',
         '[1,2,3]',

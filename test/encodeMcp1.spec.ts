@@ -1,5 +1,5 @@
 import { unpack } from 'msgpackr';
-import { from, map, toArray, type OperatorFunction } from 'rxjs';
+import { from, map, type OperatorFunction, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeMcp1 } from '../operators/encodeMcp1.js';
@@ -10,9 +10,7 @@ const conn = testConnection();
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 /** Outbound bytes as hex, so that records compare with toEqual. */
-const readable: OperatorFunction<PipelineRecord, unknown> = map((r) =>
-  r.type === 'out' ? { out: hex(r.bytes), close: r.close } : r,
-);
+const readable: OperatorFunction<PipelineRecord, unknown> = map((r) => (r.type === 'out' ? { out: hex(r.bytes), close: r.close } : r));
 
 function encodeAll(records: PipelineRecord[]): PipelineRecord[] {
   let out: PipelineRecord[] = [];
@@ -214,7 +212,17 @@ describe('encodeMcp1()', () => {
       if (record?.type !== 'out') throw new Error('expected out');
       expect(record.close).toBe(true);
       expect(hex(record.bytes)).toBe(
-        '4d435031' + '03' + '00' + '0000' + '00000000' + '00000013' + '82a4' + hex(Buffer.from('code')) + 'd180a8a7' + hex(Buffer.from('message')) + 'a178',
+        '4d435031' +
+          '03' +
+          '00' +
+          '0000' +
+          '00000000' +
+          '00000013' +
+          '82a4' +
+          hex(Buffer.from('code')) +
+          'd180a8a7' +
+          hex(Buffer.from('message')) +
+          'a178',
       );
     });
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { from, map, Subject, type OperatorFunction } from 'rxjs';
+import { from, map, type OperatorFunction, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { frameText } from '../operators/codec/frameText.js';
 import { decodeUtf8 } from '../operators/codec/utf8.js';

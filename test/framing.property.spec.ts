@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { from, Subject, type OperatorFunction } from 'rxjs';
+import { from, type OperatorFunction, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { contentLengthFrames } from '../operators/contentLengthFrames.js';
@@ -47,7 +47,11 @@ function feed(op: Op, slices: Uint8Array[], protocol: Protocol | undefined): Out
   const violatedAfter: boolean[] = [];
   for (const slice of slices) {
     // Not dataRecord(): it copies, and the checks below tell views of the input from copies.
-    input.next(protocol === undefined ? { type: 'data', connection: conn, bytes: slice } : { type: 'data', connection: conn, bytes: slice, protocol });
+    input.next(
+      protocol === undefined
+        ? { type: 'data', connection: conn, bytes: slice }
+        : { type: 'data', connection: conn, bytes: slice, protocol },
+    );
     violatedAfter.push(records.some((r) => r.type === 'violation'));
   }
   input.complete();
@@ -83,14 +87,23 @@ const cutPoints = fc.array(fc.nat({ max: 10_000 }), { maxLength: 12 });
 // ---- JSON ---------------------------------------------------------------------------
 
 const jsonContainer = fc
-  .oneof(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }), fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }))
+  .oneof(
+    fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }),
+  )
   .map((v) => JSON.stringify(v));
 /** Bytes that start no value, up to a newline: framed as a line (decoding answers -32700). */
 const garbageLine = fc
-  .tuple(fc.constantFrom('x', '1', '"', '}', ']', 'n'), fc.string({ unit: fc.constantFrom('a', ' ', '{', '[', '"', '\\', '}', ':', '\t'), maxLength: 12 }))
+  .tuple(
+    fc.constantFrom('x', '1', '"', '}', ']', 'n'),
+    fc.string({ unit: fc.constantFrom('a', ' ', '{', '[', '"', '\\', '}', ':', '\t'), maxLength: 12 }),
+  )
   .map(([first, rest]) => first + rest);
 const jsonItem = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(jsonContainer, fc.constantFrom('', '\n', ' ', '\r\n', '\t \n')).map(([v, sep]) => ({ frame: v, wire: v + sep })) },
+  {
+    weight: 4,
+    arbitrary: fc.tuple(jsonContainer, fc.constantFrom('', '\n', ' ', '\r\n', '\t \n')).map(([v, sep]) => ({ frame: v, wire: v + sep })),
+  },
   { weight: 1, arbitrary: garbageLine.map((g) => ({ frame: g, wire: `${g}\n` })) },
 );
 
@@ -108,7 +121,10 @@ describe('jsonFrames properties', () => {
   });
 
   it('never throws or hangs on random bytes, and never buffers past maxMessageBytes', () => {
-    const noise = fc.oneof(fc.uint8Array({ maxLength: 120 }), fc.array(fc.constantFrom(...'{}[]"\\ \nab'), { maxLength: 120 }).map((c) => bytes(c.join(''))));
+    const noise = fc.oneof(
+      fc.uint8Array({ maxLength: 120 }),
+      fc.array(fc.constantFrom(...'{}[]"\\ \nab'), { maxLength: 120 }).map((c) => bytes(c.join(''))),
+    );
     fc.assert(
       fc.property(noise, cutPoints, fc.integer({ min: 0, max: 24 }), (data, points, limit) => {
         const slices = split(data, points);
@@ -120,19 +136,25 @@ describe('jsonFrames properties', () => {
 
   it('reports a value over the limit no later than the read that carries its first byte past the limit', () => {
     fc.assert(
-      fc.property(fc.array(jsonItem, { maxLength: 3 }), fc.integer({ min: 2, max: 40 }), fc.nat({ max: 30 }), cutPoints, (before, limit, extra, points) => {
-        const small = before.filter((i) => bytes(i.frame).length <= limit);
-        const prefix = small.map((i) => i.wire).join('');
-        const big = `["${'y'.repeat(limit + extra)}"]`; // limit + extra + 4 bytes: always over
-        const wire = bytes(prefix + big);
-        const slices = split(wire, points);
-        const outcome = feed(jsonFrames({ maxMessageBytes: limit }), slices, 'jsonrpc');
-        const overAt = Buffer.byteLength(prefix) + limit; // offset of the value's byte number limit + 1
-        let end = 0;
-        const slice = slices.findIndex((s) => (end += s.length) > overAt);
-        expect(outcome.violatedAfter[slice]).toBe(true);
-        expect(summarize(outcome.records).at(-1)).toBe('!too-large');
-      }),
+      fc.property(
+        fc.array(jsonItem, { maxLength: 3 }),
+        fc.integer({ min: 2, max: 40 }),
+        fc.nat({ max: 30 }),
+        cutPoints,
+        (before, limit, extra, points) => {
+          const small = before.filter((i) => bytes(i.frame).length <= limit);
+          const prefix = small.map((i) => i.wire).join('');
+          const big = `["${'y'.repeat(limit + extra)}"]`; // limit + extra + 4 bytes: always over
+          const wire = bytes(prefix + big);
+          const slices = split(wire, points);
+          const outcome = feed(jsonFrames({ maxMessageBytes: limit }), slices, 'jsonrpc');
+          const overAt = Buffer.byteLength(prefix) + limit; // offset of the value's byte number limit + 1
+          let end = 0;
+          const slice = slices.findIndex((s) => (end += s.length) > overAt);
+          expect(outcome.violatedAfter[slice]).toBe(true);
+          expect(summarize(outcome.records).at(-1)).toBe('!too-large');
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -216,15 +238,21 @@ describe('mcp1Frames properties', () => {
 
   it('rejects an oversized frame as soon as its header is complete, before any payload', () => {
     fc.assert(
-      fc.property(fc.array(mcp1Frame, { maxLength: 3 }), fc.integer({ min: 0, max: 40 }), fc.nat({ max: 1000 }), cutPoints, (before, limit, extra, points) => {
-        const small = before.filter((f) => f.payload.length <= limit).map((f) => mcp1Bytes(f));
-        const prefix = concatBytes(...small);
-        const wire = concatBytes(prefix, mcp1Bytes({ type: 1, id: 1, length: limit + 1 + extra }));
-        const slices = split(wire, points);
-        const outcome = feed(mcp1Frames({ maxMessageBytes: limit }), slices, 'mcp1');
-        expect(outcome.violatedAfter.at(-1)).toBe(true);
-        expect(summarize(outcome.records).at(-1)).toBe('!too-large');
-      }),
+      fc.property(
+        fc.array(mcp1Frame, { maxLength: 3 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.nat({ max: 1000 }),
+        cutPoints,
+        (before, limit, extra, points) => {
+          const small = before.filter((f) => f.payload.length <= limit).map((f) => mcp1Bytes(f));
+          const prefix = concatBytes(...small);
+          const wire = concatBytes(prefix, mcp1Bytes({ type: 1, id: 1, length: limit + 1 + extra }));
+          const slices = split(wire, points);
+          const outcome = feed(mcp1Frames({ maxMessageBytes: limit }), slices, 'mcp1');
+          expect(outcome.violatedAfter.at(-1)).toBe(true);
+          expect(summarize(outcome.records).at(-1)).toBe('!too-large');
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -232,7 +260,10 @@ describe('mcp1Frames properties', () => {
 
 // ---- LSP ----------------------------------------------------------------------------
 
-const lspMessage = fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.constantFrom<Record<string, string>>({}, { 'Content-Type': 'application/vscode-jsonrpc; charset=utf-8' }, { 'X-A': 'b:c' }));
+const lspMessage = fc.tuple(
+  fc.uint8Array({ maxLength: 40 }),
+  fc.constantFrom<Record<string, string>>({}, { 'Content-Type': 'application/vscode-jsonrpc; charset=utf-8' }, { 'X-A': 'b:c' }),
+);
 
 describe('contentLengthFrames properties', () => {
   it('gives the same frames however the bytes are split', () => {
@@ -281,7 +312,9 @@ describe('detectProtocol properties', () => {
         const whole = feed(detectProtocol(), [wire], undefined);
         const pieces = feed(detectProtocol(), split(wire, points), undefined);
         const decision = (o: Outcome) =>
-          o.records.map((r) => (r.type === 'data' ? r.protocol : r.type === 'violation' ? r.reason : r.type)).filter((v, i, a) => a.indexOf(v) === i);
+          o.records
+            .map((r) => (r.type === 'data' ? r.protocol : r.type === 'violation' ? r.reason : r.type))
+            .filter((v, i, a) => a.indexOf(v) === i);
         const passed = (o: Outcome) => hex(concatBytes(...o.records.flatMap((r) => (r.type === 'data' ? [r.bytes] : []))));
         expect(decision(pieces)).toEqual(decision(whole));
         expect(passed(pieces)).toBe(passed(whole));
@@ -302,7 +335,9 @@ describe('proxyProtocol properties', () => {
         const slices = split(concatBytes(h.text, rest), points);
         const conn = testConnection({ listener: { proxyProtocol: true } });
         const out: PipelineRecord[] = [];
-        from(slices.map((s) => dataRecord(conn, s))).pipe(proxyProtocol()).subscribe((r) => out.push(r));
+        from(slices.map((s) => dataRecord(conn, s)))
+          .pipe(proxyProtocol())
+          .subscribe((r) => out.push(r));
         expect(conn.proxied).toMatchObject({ family: 'IPv4', address: h.src, port: h.sp });
         expect(hex(concatBytes(...out.map((r) => (r.type === 'data' ? r.bytes : new Uint8Array(0)))))).toBe(hex(rest));
       }),

@@ -2,7 +2,7 @@ import { from, interval, lastValueFrom, Observable, range, take, toArray } from 
 import { describe, expect, it } from 'vitest';
 import { handle } from '../operators/handle.js';
 import type { Handler, PipelineRecord, ReplyRecord, RequestRecord } from '../src/records.js';
-import { testConnection, type TestConnection } from '../src/testing/connection.js';
+import { type TestConnection, testConnection } from '../src/testing/connection.js';
 
 // handle() must not let one stream exhaust the server: a JSON-RPC stream is held as one
 // array until it ends, and an MCP1 stream can outrun a client that does not read.
@@ -16,14 +16,17 @@ describe('handle() bounds', () => {
   it('answers a JSON-RPC stream longer than maxCollectedItems with -32603 and stops it', async () => {
     const conn = testConnection();
     let emitted = 0;
-    const endless: Handler = () => new Observable<number>((s) => {
-      for (let i = 0; i < 1_000_000 && !s.closed; i++) {
-        emitted++;
-        s.next(i);
-      }
-      s.complete();
-    });
-    const out = replies(await lastValueFrom(from([request(conn, endless, 'jsonrpc')]).pipe(handle({ maxCollectedItems: 1000 }), toArray())));
+    const endless: Handler = () =>
+      new Observable<number>((s) => {
+        for (let i = 0; i < 1_000_000 && !s.closed; i++) {
+          emitted++;
+          s.next(i);
+        }
+        s.complete();
+      });
+    const out = replies(
+      await lastValueFrom(from([request(conn, endless, 'jsonrpc')]).pipe(handle({ maxCollectedItems: 1000 }), toArray())),
+    );
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ kind: 'error', final: true, error: { code: -32603, message: 'Internal error' } });
     expect(emitted).toBeLessThan(1010); // stopped at once, not run to its end
@@ -31,7 +34,9 @@ describe('handle() bounds', () => {
 
   it('collects a JSON-RPC stream within maxCollectedItems into one array', async () => {
     const conn = testConnection();
-    const out = replies(await lastValueFrom(from([request(conn, () => range(0, 1000), 'jsonrpc')]).pipe(handle({ maxCollectedItems: 1000 }), toArray())));
+    const out = replies(
+      await lastValueFrom(from([request(conn, () => range(0, 1000), 'jsonrpc')]).pipe(handle({ maxCollectedItems: 1000 }), toArray())),
+    );
     expect(out).toEqual([expect.objectContaining({ kind: 'result', final: true, result: Array.from({ length: 1000 }, (_, i) => i) })]);
   });
 

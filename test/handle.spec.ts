@@ -1,19 +1,20 @@
-import { asapScheduler, from, lastValueFrom, NEVER, of, Subject, throwError, toArray, type Observable } from 'rxjs';
+import { asapScheduler, from, lastValueFrom, NEVER, type Observable, of, Subject, throwError, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handle, type HandleOptions } from '../operators/handle.js';
+import { type HandleOptions, handle } from '../operators/handle.js';
 import { RpcError } from '../src/errors.js';
 import type { CancelRecord, Handler, HandlerContext, PipelineRecord, Protocol, ReplyRecord, RequestRecord } from '../src/records.js';
-import { testConnection, type TestConnection } from '../src/testing/connection.js';
+import { type TestConnection, testConnection } from '../src/testing/connection.js';
 
-function request(
-  handler: Handler,
-  extra: Partial<RequestRecord> & { connection?: TestConnection } = {},
-): RequestRecord {
+function request(handler: Handler, extra: Partial<RequestRecord> & { connection?: TestConnection } = {}): RequestRecord {
   return { type: 'request', connection: conn, protocol: 'jsonrpc', id: 1, notification: false, method: 'm', params: [], handler, ...extra };
 }
 
-function answer(kind: ReplyRecord['kind'], value: { result?: unknown; error?: ReplyRecord['error'] }, extra: Partial<ReplyRecord> = {}): ReplyRecord {
+function answer(
+  kind: ReplyRecord['kind'],
+  value: { result?: unknown; error?: ReplyRecord['error'] },
+  extra: Partial<ReplyRecord> = {},
+): ReplyRecord {
   return { type: 'reply', connection: conn, protocol: 'jsonrpc', id: 1, kind, final: kind !== 'item', ...value, ...extra };
 }
 
@@ -120,10 +121,20 @@ describe('handle()', () => {
       ]);
     });
 
-    it("answers an RpcError with its own code, message and data, thrown or rejected", async () => {
+    it('answers an RpcError with its own code, message and data, thrown or rejected', async () => {
       const out = await handleAll([
-        request(() => { throw new RpcError(-32602, 'Invalid params', { at: 0 }); }, { id: 1 }),
-        request(async () => { throw new RpcError(7, 'seven'); }, { id: 2 }),
+        request(
+          () => {
+            throw new RpcError(-32602, 'Invalid params', { at: 0 });
+          },
+          { id: 1 },
+        ),
+        request(
+          async () => {
+            throw new RpcError(7, 'seven');
+          },
+          { id: 2 },
+        ),
         request(() => throwError(() => new RpcError(8, 'eight')), { id: 3 }),
       ]);
       expect(out).toEqual([
@@ -136,16 +147,43 @@ describe('handle()', () => {
     it('answers any other failure with -32603 and nothing of the error on the wire', async () => {
       const secret = new Error('password=hunter2');
       const lookalike = Object.assign(new Error('lookalike'), { code: -1 });
-      const throwingThen = { get then(): never { throw secret; } };
+      const throwingThen = {
+        get then(): never {
+          throw secret;
+        },
+      };
       const out = await handleAll([
-        request(() => { throw secret; }, { id: 1 }),
+        request(
+          () => {
+            throw secret;
+          },
+          { id: 1 },
+        ),
         request(() => Promise.reject(secret), { id: 2 }),
-        request(() => { throw 'a string'; }, { id: 3 }),
+        request(
+          () => {
+            throw 'a string';
+          },
+          { id: 3 },
+        ),
         request(() => lookalike, { id: 4 }),
         request(() => throwingThen, { id: 5 }),
         request(() => throwError(() => secret), { id: 6 }),
-        request(() => { throw lookalike; }, { id: 7 }),
-        request(() => ({ lift: () => undefined, subscribe: () => { throw secret; } }), { id: 8 }),
+        request(
+          () => {
+            throw lookalike;
+          },
+          { id: 7 },
+        ),
+        request(
+          () => ({
+            lift: () => undefined,
+            subscribe: () => {
+              throw secret;
+            },
+          }),
+          { id: 8 },
+        ),
       ]);
       const errors = out.filter((r) => (r as ReplyRecord).kind === 'error') as ReplyRecord[];
       expect(errors.map((r) => r.id).sort()).toEqual([1, 2, 3, 5, 6, 7, 8]);
@@ -194,13 +232,17 @@ describe('handle()', () => {
       const n = { id: null, notification: true };
       const out = await handleAll([
         request(() => 1, n),
-        request(() => { throw new Error('x'); }, n),
+        request(() => {
+          throw new Error('x');
+        }, n),
         request(async () => 2, n),
         request(() => of(1, 2), { ...n, protocol: 'mcp1' }),
       ]);
       expect(out).toHaveLength(4);
       for (const reply of out) {
-        expect(reply).toEqual(answer('result', { result: undefined }, { id: null, silent: true, protocol: (reply as ReplyRecord).protocol }));
+        expect(reply).toEqual(
+          answer('result', { result: undefined }, { id: null, silent: true, protocol: (reply as ReplyRecord).protocol }),
+        );
       }
     });
 
@@ -226,7 +268,9 @@ describe('handle()', () => {
 
     it('hands out an already aborted signal when asked only after the abort', async () => {
       let ctx: HandlerContext | undefined;
-      const sub = from([request((_, c) => ((ctx = c), NEVER))]).pipe(handle()).subscribe();
+      const sub = from([request((_, c) => ((ctx = c), NEVER))])
+        .pipe(handle())
+        .subscribe();
       sub.unsubscribe();
       expect(ctx!.signal.aborted).toBe(true);
     });
@@ -242,8 +286,8 @@ describe('handle()', () => {
         expectSubscriptions(inner.subscriptions).toBe('-^-!');
         scheduler.flush();
         expect(signal?.aborted).toBe(true);
-        expect(signal?.reason).toBeInstanceOf(RpcError);
-        expect((signal?.reason as RpcError).code).toBe(-32800);
+        expect(signal!.reason).toBeInstanceOf(RpcError);
+        expect((signal!.reason as RpcError).code).toBe(-32800);
       });
     });
 

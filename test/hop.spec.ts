@@ -30,7 +30,14 @@ describe('hop: the subscriber an operator gives its source', () => {
     const input = new Subject<number>();
     const errors: unknown[] = [];
     input
-      .pipe((source) => new Observable<number>((subscriber) => hop(source, subscriber, () => { throw new Error('handler bug'); })))
+      .pipe(
+        (source) =>
+          new Observable<number>((subscriber) =>
+            hop(source, subscriber, () => {
+              throw new Error('handler bug');
+            }),
+          ),
+      )
       .subscribe({ error: (e: unknown) => errors.push(e) });
     expect(() => input.next(1)).not.toThrow();
     expect(errors).toHaveLength(1);
@@ -62,9 +69,15 @@ describe('hop: the subscriber an operator gives its source', () => {
     const failed = new Subject<number>();
     const errors: unknown[] = [];
     new Observable<number>((subscriber) =>
-      hop(failed, subscriber, () => {}, undefined, () => {
-        throw new Error('onError bug');
-      }),
+      hop(
+        failed,
+        subscriber,
+        () => {},
+        undefined,
+        () => {
+          throw new Error('onError bug');
+        },
+      ),
     ).subscribe({ error: (e: unknown) => errors.push(e) });
     expect(() => failed.error('x')).not.toThrow();
     expect((errors[0] as Error).message).toBe('onError bug');
@@ -73,12 +86,27 @@ describe('hop: the subscriber an operator gives its source', () => {
   it('sends completion and errors to onComplete / onError when given', () => {
     const seen: string[] = [];
     const done = new Subject<number>();
-    new Observable<number>((subscriber) => hop(done, subscriber, () => {}, () => seen.push('complete'))).subscribe({
+    new Observable<number>((subscriber) =>
+      hop(
+        done,
+        subscriber,
+        () => {},
+        () => seen.push('complete'),
+      ),
+    ).subscribe({
       complete: () => seen.push('downstream complete'),
     });
     done.complete();
     const failed = new Subject<number>();
-    new Observable<number>((subscriber) => hop(failed, subscriber, () => {}, undefined, (e) => seen.push(`error ${String(e)}`))).subscribe({
+    new Observable<number>((subscriber) =>
+      hop(
+        failed,
+        subscriber,
+        () => {},
+        undefined,
+        (e) => seen.push(`error ${String(e)}`),
+      ),
+    ).subscribe({
       error: () => seen.push('downstream error'),
     });
     failed.error('x');

@@ -1,9 +1,18 @@
-import { Subject, type OperatorFunction } from 'rxjs';
+import { type OperatorFunction, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { jsonFrames } from '../operators/jsonFrames.js';
 import type { FrameRecord, PipelineRecord } from '../src/records.js';
-import { dataRecord, endRecord, openRecord, readable, testConnection, toReadable, utf8, type TestConnection } from '../src/testing/index.js';
+import {
+  dataRecord,
+  endRecord,
+  openRecord,
+  readable,
+  type TestConnection,
+  testConnection,
+  toReadable,
+  utf8,
+} from '../src/testing/index.js';
 import { collect as collectAll } from './helpers/collect.js';
 
 let scheduler: TestScheduler;
@@ -93,7 +102,10 @@ describe('jsonFrames', () => {
           dataRecord(conn, wire.subarray(cut, cut2), 'jsonrpc'),
           dataRecord(conn, wire.subarray(cut2), 'jsonrpc'),
         ]);
-        expect(out.map((r) => utf8((r as FrameRecord).bytes)), `cuts ${cut}/${cut2}`).toEqual(expected);
+        expect(
+          out.map((r) => utf8((r as FrameRecord).bytes)),
+          `cuts ${cut}/${cut2}`,
+        ).toEqual(expected);
       }
     }
   });

@@ -1,20 +1,20 @@
-import { Subject, type OperatorFunction } from 'rxjs';
+import { type OperatorFunction, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mcp1Frames } from '../operators/mcp1Frames.js';
 import type { FrameRecord, PipelineRecord } from '../src/records.js';
 import {
+  type BytesInput,
   concatBytes,
   dataRecord,
   endRecord,
   mcp1Bytes,
   openRecord,
   readable,
+  type TestConnection,
   testConnection,
   toReadable,
   utf8,
-  type BytesInput,
-  type TestConnection,
 } from '../src/testing/index.js';
 import { collect as collectAll } from './helpers/collect.js';
 

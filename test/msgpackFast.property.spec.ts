@@ -37,7 +37,9 @@ const value = fc.letrec((tie) => ({
     fc.string({ minLength: 20, maxLength: 300 }),
     fc.string({ unit: 'grapheme', minLength: 60, maxLength: 200 }),
     fc.array(tie('any'), { maxLength: 5 }),
-    fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString', 'method', 'params')), tie('any'), { maxKeys: 5 }),
+    fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString', 'method', 'params')), tie('any'), {
+      maxKeys: 5,
+    }),
   ),
 })).any;
 
@@ -60,19 +62,28 @@ describe('decodeFast: the hand decoder for plain requests', () => {
 
   it('never throws on random or truncated bytes, and accepts nothing msgpackr would not read the same way', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), value.map((v) => clients[0]!.pack(v)).chain((b) => fc.nat(b.length).map((n) => b.subarray(0, n)))), (bytes) => {
-        const got = decodeFast(bytes);
-        if (got === NOT_FAST) return;
-        expect(isSafeMsgpack(bytes)).toBe(true);
-        expect(same(got, reference.unpack(bytes))).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          value.map((v) => clients[0]!.pack(v)).chain((b) => fc.nat(b.length).map((n) => b.subarray(0, n))),
+        ),
+        (bytes) => {
+          const got = decodeFast(bytes);
+          if (got === NOT_FAST) return;
+          expect(isSafeMsgpack(bytes)).toBe(true);
+          expect(same(got, reference.unpack(bytes))).toBe(true);
+        },
+      ),
       { numRuns: 5000 },
     );
   });
 
   it('takes the usual request, and declines non-ASCII text, 64-bit integers, float 32, bin, extensions and __proto__', () => {
     const packr = clients[0]!;
-    expect(decodeFast(packr.pack({ method: 'echo', params: ['0123456789abcdef'] }))).toStrictEqual({ method: 'echo', params: ['0123456789abcdef'] });
+    expect(decodeFast(packr.pack({ method: 'echo', params: ['0123456789abcdef'] }))).toStrictEqual({
+      method: 'echo',
+      params: ['0123456789abcdef'],
+    });
     expect(same(decodeFast(packr.pack({ constructor: {} })), { constructor: {} })).toBe(true);
     // A leading byte-order mark is text: kept, as JSON.parse and msgpackr's native decoder keep it.
     const bom = `\ufeff${'v'.repeat(70)}`;
@@ -93,13 +104,34 @@ describe('decodeFast: the hand decoder for plain requests', () => {
   it('makes every two-key map the way msgpackr does, the request envelope {method, params} included', () => {
     const packr = clients[0]!;
     const maps: Array<[string, unknown][]> = [
-      [['method', 'echo'], ['params', [1]]],
-      [['params', [1]], ['method', 'echo']],
-      [['method', 'echo'], ['other', 2]],
-      [['other', 1], ['params', 2]],
-      [['method', 'a'], ['method', 'b']],
-      [['method', 'a'], ['__proto__', 1]],
-      [['method', { params: 1 }], ['params', { method: 2 }]],
+      [
+        ['method', 'echo'],
+        ['params', [1]],
+      ],
+      [
+        ['params', [1]],
+        ['method', 'echo'],
+      ],
+      [
+        ['method', 'echo'],
+        ['other', 2],
+      ],
+      [
+        ['other', 1],
+        ['params', 2],
+      ],
+      [
+        ['method', 'a'],
+        ['method', 'b'],
+      ],
+      [
+        ['method', 'a'],
+        ['__proto__', 1],
+      ],
+      [
+        ['method', { params: 1 }],
+        ['params', { method: 2 }],
+      ],
     ];
     for (const entries of maps) {
       // Built as Maps, so that a repeated or __proto__ key is packed as given.
@@ -117,7 +149,9 @@ describe('decodeFast: the hand decoder for plain requests', () => {
     const deep = new Uint8Array(FAST_DEPTH + 2).fill(0x91);
     deep[deep.length - 1] = 0x01;
     expect(decodeFast(deep)).toBe(NOT_FAST);
-    expect(decodeFast(deep.subarray(FAST_DEPTH + 2 - FAST_DEPTH))).toStrictEqual(JSON.parse('['.repeat(FAST_DEPTH - 1) + '1' + ']'.repeat(FAST_DEPTH - 1)));
+    expect(decodeFast(deep.subarray(FAST_DEPTH + 2 - FAST_DEPTH))).toStrictEqual(
+      JSON.parse('['.repeat(FAST_DEPTH - 1) + '1' + ']'.repeat(FAST_DEPTH - 1)),
+    );
     expect(decodeFast(Uint8Array.of(0xdc, 0xff, 0xff))).toBe(NOT_FAST);
     expect(decodeFast(Uint8Array.of(0xde, 0xff, 0xff, 0xa1, 0x61))).toBe(NOT_FAST);
     expect(decodeFast(Uint8Array.of(0xda, 0xff, 0xff))).toBe(NOT_FAST);

@@ -17,7 +17,26 @@ const primitive = fc.oneof(
   fc.boolean(),
   fc.integer(),
   fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
-  fc.constantFrom(0, -0, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 2 ** 32 - 1, 2 ** 32, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1),
+  fc.constantFrom(
+    0,
+    -0,
+    0x7f,
+    0x80,
+    0xff,
+    0x100,
+    0xffff,
+    0x10000,
+    2 ** 32 - 1,
+    2 ** 32,
+    -32,
+    -33,
+    -128,
+    -129,
+    -32768,
+    -32769,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+  ),
   fc.double(),
   fc.string(),
   fc.string({ unit: 'grapheme' }),
@@ -51,9 +70,24 @@ describe('packFastAfter: the hand encoder for primitive results', () => {
   it('takes every primitive and short flat array of them, and declines the rest', () => {
     expect(packFastAfter(HEADER, ['0123456789abcdef'])).toBeDefined();
     expect(packFastAfter(HEADER, [1, 'x', null, true, undefined, 2.5, -70000, ''])).toBeDefined();
-    expect(packFastAfter(HEADER, Array.from({ length: PACK_FAST_ITEMS + 1 }, () => 1))).toBeUndefined();
+    expect(
+      packFastAfter(
+        HEADER,
+        Array.from({ length: PACK_FAST_ITEMS + 1 }, () => 1),
+      ),
+    ).toBeUndefined();
     expect(packFastAfter(HEADER, [1, [2]])).toBeUndefined();
-    for (const other of [{ a: 1 }, [{}], new Map(), new Date(0), new Uint8Array(2), 1n, Symbol('s'), () => 1, new (class extends Array {})()]) {
+    for (const other of [
+      { a: 1 },
+      [{}],
+      new Map(),
+      new Date(0),
+      new Uint8Array(2),
+      1n,
+      Symbol('s'),
+      () => 1,
+      new (class extends Array {})(),
+    ]) {
       expect(packFastAfter(HEADER, other)).toBeUndefined();
     }
     // Past the slab's item size: msgpackr's own buffer.

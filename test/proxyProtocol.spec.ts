@@ -9,13 +9,13 @@ import {
   dataRecord,
   endRecord,
   openRecord,
+  type ReadableRecord,
   readable,
   slicesOf,
+  type TestConnection,
   testConnection,
   toReadable,
   utf8,
-  type ReadableRecord,
-  type TestConnection,
 } from '../src/testing/index.js';
 import { collect as collectAll } from './helpers/collect.js';
 
@@ -30,8 +30,7 @@ const collect = (records: PipelineRecord[], op: OperatorFunction<PipelineRecord,
   collectAll(op, records);
 const run = (records: PipelineRecord[]): ReadableRecord[] => collect(records).map((r) => toReadable(r));
 /** The client's bytes that came out, joined. */
-const payload = (records: PipelineRecord[]): string =>
-  records.map((r) => (r.type === 'data' ? utf8(r.bytes) : '')).join('');
+const payload = (records: PipelineRecord[]): string => records.map((r) => (r.type === 'data' ? utf8(r.bytes) : '')).join('');
 
 const SIGNATURE = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
 
@@ -141,7 +140,13 @@ describe('proxyProtocol', () => {
     const conn = behindBalancer();
     const header = v2(0x21, 0x11, [10, 0, 0, 1, 192, 168, 1, 2, ...port(40000), ...port(7070)]);
     expect(payload(collect([dataRecord(conn, concatBytes(header, '{"x":1}'))]))).toBe('{"x":1}');
-    expect(conn.proxied).toEqual({ family: 'IPv4', address: '10.0.0.1', port: 40000, destinationAddress: '192.168.1.2', destinationPort: 7070 });
+    expect(conn.proxied).toEqual({
+      family: 'IPv4',
+      address: '10.0.0.1',
+      port: 40000,
+      destinationAddress: '192.168.1.2',
+      destinationPort: 7070,
+    });
   });
 
   it('parses a v2 TCP over IPv6 header, writing addresses in RFC 5952 form', () => {
@@ -156,7 +161,13 @@ describe('proxyProtocol', () => {
     const conn = behindBalancer();
     const path = (p: string) => [...bytes(p), ...new Array(108 - p.length).fill(0)];
     collect([dataRecord(conn, v2(0x21, 0x31, [...path('/run/client.sock'), ...path('/run/server.sock')]))]);
-    expect(conn.proxied).toEqual({ family: 'unix', address: '/run/client.sock', port: 0, destinationAddress: '/run/server.sock', destinationPort: 0 });
+    expect(conn.proxied).toEqual({
+      family: 'unix',
+      address: '/run/client.sock',
+      port: 0,
+      destinationAddress: '/run/server.sock',
+      destinationPort: 0,
+    });
   });
 
   it('accepts a v2 LOCAL command (a health check) and skips any address it carries', () => {
@@ -216,11 +227,7 @@ describe('proxyProtocol', () => {
   it('keeps connections apart', () => {
     const one = behindBalancer();
     const two = behindBalancer();
-    const out = run([
-      dataRecord(one, 'PROXY TCP4 1.1.1.1 '),
-      dataRecord(two, 'nope'),
-      dataRecord(one, '2.2.2.2 1 2\r\nok'),
-    ]);
+    const out = run([dataRecord(one, 'PROXY TCP4 1.1.1.1 '), dataRecord(two, 'nope'), dataRecord(one, '2.2.2.2 1 2\r\nok')]);
     expect(out).toEqual([noHeader(two), { type: 'data', connection: one.id, text: 'ok' }]);
     expect(one.proxied?.address).toBe('1.1.1.1');
   });

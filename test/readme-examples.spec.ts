@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interval, take } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, createServer, ErrorCode, listen, RpcError, type HandlerContext, type TransportServer } from '../src/index.js';
 import { decodeJsonRpc, detectProtocol, encodeJsonRpc, handle, jsonFrames, route } from '../operators/index.js';
+import { connect, createServer, ErrorCode, type HandlerContext, listen, RpcError, type TransportServer } from '../src/index.js';
 import { endRecord, lettered, readable, runMarbles, slicesOf, testConnection } from '../src/testing/index.js';
 
 // The README's tour, run as written (paths moved to a temp dir): if this fails, the README is wrong.
@@ -61,7 +61,9 @@ describe('README examples', () => {
     expect(await client.call('divide', [1, 4])).toBe(0.25);
     await expect(client.call('divide', [1, 0])).rejects.toMatchObject({ rpcCode: -32602, message: 'Division by zero' });
     const items: unknown[] = [];
-    await new Promise<void>((resolve, reject) => client.stream('ticks', [3]).subscribe({ next: (v) => items.push(v), error: reject, complete: resolve }));
+    await new Promise<void>((resolve, reject) =>
+      client.stream('ticks', [3]).subscribe({ next: (v) => items.push(v), error: reject, complete: resolve }),
+    );
     expect(items).toEqual([0, 1, 2]);
     expect(await client.call('slow', [5])).toBe(5);
   });

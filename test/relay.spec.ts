@@ -19,7 +19,10 @@ describe('Relay (the hot-path Subject)', () => {
     const a = relay.observable.subscribe((v) => {
       seen.push(`a${v}`);
       // Subscribing during an emission: the newcomer gets only later values.
-      late ??= ((s) => () => s.unsubscribe())(relay.observable.subscribe((w) => seen.push(`c${w}`)));
+      late ??= (
+        (s) => () =>
+          s.unsubscribe()
+      )(relay.observable.subscribe((w) => seen.push(`c${w}`)));
       b.unsubscribe(); // unsubscribed during the emission: gets nothing more
     });
     const b = relay.observable.subscribe((v) => seen.push(`b${v}`));

@@ -7,7 +7,8 @@ import type { RpcId } from '../src/records.js';
 
 /** What every other reply is written as: responseJson's text as one NDJSON line. */
 const reference = (id: RpcId, result: unknown): string => Buffer.from(encodeLine(responseJson(id, result, undefined))).toString('latin1');
-const line = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1'));
+const line = (bytes: Uint8Array | undefined): string | undefined =>
+  bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');
 
 describe('resultLine', () => {
   it('writes the bytes responseJson + encodeLine write, for every int32 id from 0 and any JSON result (property)', () => {
@@ -25,7 +26,21 @@ describe('resultLine', () => {
   });
 
   it('writes ids at the digit boundaries and results on both sides of the hand-copy length', () => {
-    const texts = ['', 'a'.repeat(21), 'a'.repeat(24), 'a'.repeat(25), `${'a'.repeat(23)}"`, '~\u007f', 'a'.repeat(22), 'a'.repeat(23), 'é', `${'a'.repeat(20)}€`, '€'.repeat(30), '\u0000"\\\n', '😀'];
+    const texts = [
+      '',
+      'a'.repeat(21),
+      'a'.repeat(24),
+      'a'.repeat(25),
+      `${'a'.repeat(23)}"`,
+      '~\u007f',
+      'a'.repeat(22),
+      'a'.repeat(23),
+      'é',
+      `${'a'.repeat(20)}€`,
+      '€'.repeat(30),
+      '\u0000"\\\n',
+      '😀',
+    ];
     for (const id of [0, 9, 10, 99, 100, 999999999, 1000000000, 0x7fffffff]) {
       for (const text of texts) expect(line(resultLine(id, text))).toBe(reference(id, text));
       expect(line(resultLine(id, undefined))).toBe(reference(id, null));
@@ -50,7 +65,7 @@ describe('resultLine', () => {
     }
   });
 
-  it('calls a result\'s toJSON once, however large its JSON', () => {
+  it("calls a result's toJSON once, however large its JSON", () => {
     for (const size of [10, 100_000]) {
       let calls = 0;
       const result = { toJSON: () => (calls++, 'y'.repeat(size)) };

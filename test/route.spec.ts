@@ -92,7 +92,10 @@ describe('route()', () => {
 
   it('never takes inherited names for handlers', () => {
     const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf'];
-    const out = routeAll({ echo }, names.map((name, i) => request(name, { id: i })));
+    const out = routeAll(
+      { echo },
+      names.map((name, i) => request(name, { id: i })),
+    );
     expect(out).toEqual(names.map((_, i) => notFound(i)));
   });
 

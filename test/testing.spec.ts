@@ -1,5 +1,5 @@
 import { AssertionError } from 'node:assert';
-import { filter, map, tap, type OperatorFunction } from 'rxjs';
+import { filter, map, type OperatorFunction, tap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { contentLengthFrames } from '../operators/contentLengthFrames.js';
 import { detectProtocol } from '../operators/detectProtocol.js';
@@ -27,7 +27,9 @@ import {
 
 /** A user's own stage: answers every JSON frame with its length, as an out record. */
 function lengths(): OperatorFunction<PipelineRecord, PipelineRecord> {
-  return map((r) => (r.type === 'frame' ? ({ type: 'out', connection: r.connection, bytes: bytes(`${r.bytes.length}\n`) } satisfies OutboundRecord) : r));
+  return map((r) =>
+    r.type === 'frame' ? ({ type: 'out', connection: r.connection, bytes: bytes(`${r.bytes.length}\n`) } satisfies OutboundRecord) : r,
+  );
 }
 
 describe('ringwire/testing', () => {
@@ -118,7 +120,9 @@ describe('ringwire/testing', () => {
         .pipe(mcp1Frames(), readable({ encoding: 'hex' }))
         .subscribe((r) => out.push(r));
     });
-    expect(out).toEqual([{ type: 'frame', connection: conn.id, protocol: 'mcp1', header: { type: 1, flags: 0, id: 3, length: 2 }, text: '81a1' }]);
+    expect(out).toEqual([
+      { type: 'frame', connection: conn.id, protocol: 'mcp1', header: { type: 1, flags: 0, id: 3, length: 2 }, text: '81a1' },
+    ]);
   });
 
   it('builds LSP messages with the byte length of the body', () => {
@@ -150,14 +154,27 @@ describe('ringwire/testing', () => {
 
   it('makes any record readable', () => {
     const conn = testConnection();
-    expect(toReadable({ type: 'violation', connection: conn, reason: 'too-large', protocol: 'jsonrpc', error: { code: -32600, message: 'Message too large' } })).toEqual({
+    expect(
+      toReadable({
+        type: 'violation',
+        connection: conn,
+        reason: 'too-large',
+        protocol: 'jsonrpc',
+        error: { code: -32600, message: 'Message too large' },
+      }),
+    ).toEqual({
       type: 'violation',
       connection: conn.id,
       reason: 'too-large',
       protocol: 'jsonrpc',
       error: { code: -32600, message: 'Message too large' },
     });
-    expect(toReadable({ type: 'out', connection: conn, bytes: bytes('{}\n'), close: true })).toEqual({ type: 'out', connection: conn.id, text: '{}\n', close: true });
+    expect(toReadable({ type: 'out', connection: conn, bytes: bytes('{}\n'), close: true })).toEqual({
+      type: 'out',
+      connection: conn.id,
+      text: '{}\n',
+      close: true,
+    });
     expect(toReadable({ type: 'reply', connection: conn, protocol: 'mcp1', id: 1, kind: 'result', result: 2 })).toEqual({
       type: 'reply',
       connection: conn.id,

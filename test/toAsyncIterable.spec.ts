@@ -1,11 +1,11 @@
 import { AbortError } from 'ix/aborterror';
 import { AsyncIterableX, toArray } from 'ix/asynciterable';
 import { map as ixMap, take } from 'ix/asynciterable/operators';
-import { defer, from, Subject, throwError, concat, type Observable } from 'rxjs';
+import { concat, defer, from, type Observable, Subject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { toAsyncIterable } from '../operators/toAsyncIterable.js';
 import type { OpenRecord, PipelineRecord } from '../src/records.js';
-import { testConnection, type TestConnection } from '../src/testing/connection.js';
+import { type TestConnection, testConnection } from '../src/testing/connection.js';
 import { PauseReason } from '../src/transport/types.js';
 
 const PULL = PauseReason.Pull;
@@ -17,7 +17,10 @@ function records(connection: TestConnection, n: number): OpenRecord[] {
 describe('toAsyncIterable()', () => {
   it('yields every record in order and ends when the stream completes', async () => {
     const conn = testConnection();
-    const input: PipelineRecord[] = [{ type: 'open', connection: conn }, { type: 'end', connection: conn }];
+    const input: PipelineRecord[] = [
+      { type: 'open', connection: conn },
+      { type: 'end', connection: conn },
+    ];
     const seen: PipelineRecord[] = [];
     for await (const record of toAsyncIterable(from(input))) seen.push(record);
     expect(seen).toEqual(input);
@@ -27,7 +30,12 @@ describe('toAsyncIterable()', () => {
     const conn = testConnection();
     const iterable = toAsyncIterable(from(records(conn, 5)));
     expect(iterable).toBeInstanceOf(AsyncIterableX);
-    const types = await toArray(iterable.pipe(ixMap((r: PipelineRecord) => r.type), take(2)));
+    const types = await toArray(
+      iterable.pipe(
+        ixMap((r: PipelineRecord) => r.type),
+        take(2),
+      ),
+    );
     expect(types).toEqual(['open', 'open']);
   });
 
@@ -86,7 +94,10 @@ describe('toAsyncIterable()', () => {
 
   it('throws the stream error into the loop after the records before it', async () => {
     const conn = testConnection();
-    const source: Observable<PipelineRecord> = concat(from(records(conn, 2)), throwError(() => new Error('boom')));
+    const source: Observable<PipelineRecord> = concat(
+      from(records(conn, 2)),
+      throwError(() => new Error('boom')),
+    );
     const seen: PipelineRecord[] = [];
     await expect(
       (async () => {

@@ -43,9 +43,12 @@ export function isSafeMsgpack(bytes: Uint8Array, maxDepth: number = MAX_MSGPACK_
     let children = 0;
     let skip = 0;
     if (t < 0x80 || t >= 0xe0) continue; // fixint
-    if (t < 0x90) children = (t & 0x0f) * 2; // fixmap: key and value per entry
-    else if (t < 0xa0) children = t & 0x0f; // fixarray
-    else if (t < 0xc0) skip = t & 0x1f; // fixstr
+    if (t < 0x90)
+      children = (t & 0x0f) * 2; // fixmap: key and value per entry
+    else if (t < 0xa0)
+      children = t & 0x0f; // fixarray
+    else if (t < 0xc0)
+      skip = t & 0x1f; // fixstr
     else {
       switch (t) {
         case 0xc0: // nil

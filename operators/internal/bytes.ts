@@ -12,14 +12,7 @@ export const EMPTY_BYTES = new Uint8Array(0);
  * reads costs O(size) copying, not O(k * size), and never past `cap`: framing checks
  * a message's size before it appends, so `cap` (the limit) is never exceeded.
  */
-export function append(
-  buf: Uint8Array,
-  len: number,
-  src: Uint8Array,
-  from: number,
-  to: number,
-  cap: number,
-): Uint8Array {
+export function append(buf: Uint8Array, len: number, src: Uint8Array, from: number, to: number, cap: number): Uint8Array {
   const need = len + (to - from);
   if (need > buf.length) {
     let size = buf.length < 64 ? 64 : buf.length * 2;

@@ -1,11 +1,11 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../../src/records.js';
 import type { Connection } from '../../src/transport/types.js';
-import { DeadlineQueue, type Deadline } from './deadlines.js';
-import { violation, type ResolvedFraming } from './options.js';
-import { ConnectionMap, reserveSlot } from './slots.js';
-import { hop } from './hop.js';
 import { frameCutFrom, sliceDone } from '../codec/frameText.js';
+import { type Deadline, DeadlineQueue } from './deadlines.js';
+import { hop } from './hop.js';
+import { type ResolvedFraming, violation } from './options.js';
+import { ConnectionMap, reserveSlot } from './slots.js';
 
 /**
  * One slot for every framer: a connection speaks one protocol, so only one framer

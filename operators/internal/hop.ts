@@ -1,4 +1,4 @@
-import { Subscriber, type Observable, type Subscription } from 'rxjs';
+import { type Observable, Subscriber, type Subscription } from 'rxjs';
 
 /**
  * The subscriber one operator gives its source, as RxJS's own operators do

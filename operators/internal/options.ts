@@ -47,16 +47,9 @@ export function timeout(operator: string, name: string, value: number | undefine
 }
 
 /** A violation record; `error` omitted means the connection is closed silently. */
-export function violation(
-  connection: Connection,
-  reason: string,
-  protocol?: Protocol,
-  error?: RpcErrorObject,
-): ViolationRecord {
+export function violation(connection: Connection, reason: string, protocol?: Protocol, error?: RpcErrorObject): ViolationRecord {
   if (error === undefined) {
-    return protocol === undefined
-      ? { type: 'violation', connection, reason }
-      : { type: 'violation', connection, protocol, reason };
+    return protocol === undefined ? { type: 'violation', connection, reason } : { type: 'violation', connection, protocol, reason };
   }
   return protocol === undefined
     ? { type: 'violation', connection, reason, error }

@@ -72,12 +72,12 @@ export function parseServeArgs(argv: string[]): ServeConfig {
 }
 
 /** Reads `ringwire call TARGET METHOD [PARAMS_JSON]` (and `stats TARGET`). */
-export function parseCallArgs(argv: string[], positionals: number, max: number): { args: string[]; protocol: 'jsonrpc' | 'lsp' | 'mcp1'; json: boolean } {
-  const { values, positionals: args } = parse(
-    argv,
-    { protocol: { type: 'string' }, json: { type: 'boolean' } },
-    true,
-  );
+export function parseCallArgs(
+  argv: string[],
+  positionals: number,
+  max: number,
+): { args: string[]; protocol: 'jsonrpc' | 'lsp' | 'mcp1'; json: boolean } {
+  const { values, positionals: args } = parse(argv, { protocol: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (args.length < positionals || args.length > max) {
     throw new UsageError(`expected ${positionals === max ? positionals : `${positionals} to ${max}`} arguments, got ${args.length}`);
   }

@@ -28,7 +28,13 @@ export async function stats(argv: string[]): Promise<number> {
   }
 }
 
-async function request(target: string, method: string, params: unknown, protocol: 'jsonrpc' | 'lsp' | 'mcp1', json: boolean): Promise<unknown> {
+async function request(
+  target: string,
+  method: string,
+  params: unknown,
+  protocol: 'jsonrpc' | 'lsp' | 'mcp1',
+  json: boolean,
+): Promise<unknown> {
   const where = parseTarget(target);
   const client = await connect(where, { protocol, json }).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot connect to ${formatTarget(where)}: ${error.code ?? error.message}`);

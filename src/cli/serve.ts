@@ -3,7 +3,7 @@ import { UnsupportedError } from '../errors.js';
 import { demoHandlers } from '../handlers/demo.js';
 import { createServer, type RpcServer } from '../server/createServer.js';
 import { formatStatsLine } from '../server/stats.js';
-import { parseServeArgs, UsageError, type ServeConfig } from './args.js';
+import { parseServeArgs, type ServeConfig, UsageError } from './args.js';
 
 /** The demo handlers as a module, for `--workers` without `--handlers` (workers import modules). */
 const DEMO_MODULE = fileURLToPath(new URL('../handlers/demo.js', import.meta.url));
@@ -20,7 +20,8 @@ export async function serve(argv: string[]): Promise<number> {
   for (const listener of server.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind})\n`);
   const unguarded = config.allowUids ? server.listeners.filter((l) => l.kind === 'tcp') : [];
   // Any local user can reach a TCP port: say plainly that --allow-uid does not cover it.
-  for (const listener of unguarded) process.stderr.write(`ringwire: warning: --allow-uid does not apply to ${listener.name}; any local user can connect there\n`);
+  for (const listener of unguarded)
+    process.stderr.write(`ringwire: warning: --allow-uid does not apply to ${listener.name}; any local user can connect there\n`);
   const statsTimer =
     config.statsEverySeconds === undefined
       ? undefined
@@ -68,7 +69,7 @@ function start(config: ServeConfig): Promise<RpcServer> {
   }).catch((error: unknown) => {
     // Say it in the command line's terms: node:net (chosen, or the fallback) cannot read a peer's uid.
     if (error instanceof UnsupportedError && config.allowUids) {
-      throw new UsageError('--allow-uid needs the native transport: node:net cannot read a peer\'s uid (SO_PEERCRED)');
+      throw new UsageError("--allow-uid needs the native transport: node:net cannot read a peer's uid (SO_PEERCRED)");
     }
     throw error;
   });

@@ -4,7 +4,7 @@ import { RpcClient } from './client.js';
 import type { ClientCodec } from './codec.js';
 import { LspCodec, NdjsonCodec } from './jsonCodec.js';
 import { Mcp1Codec } from './mcp1Codec.js';
-import { parseTarget, type ClientTarget } from './target.js';
+import { type ClientTarget, parseTarget } from './target.js';
 
 /** The wire protocol a client speaks. */
 export type ClientProtocol = 'jsonrpc' | 'lsp' | 'mcp1';
@@ -37,7 +37,10 @@ export function connect(target: string | ClientTarget, options: ConnectOptions =
   return new Promise((resolve, reject) => {
     const socket: Socket = 'unix' in where ? netConnect({ path: where.unix }) : netConnect({ host: where.host, port: where.port });
     socket.setNoDelay?.(true);
-    const timer = setTimeout(() => socket.destroy(new Error(`connect timed out after ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`connect timed out after ${options.timeoutMs ?? 10_000} ms`)),
+      options.timeoutMs ?? 10_000,
+    );
     socket.once('error', (error) => {
       clearTimeout(timer);
       reject(error);

@@ -5,8 +5,8 @@ const MAX_HEADER_BYTES = 8 * 1024;
 
 function requestText(id: number | undefined, method: string, params: unknown): string {
   const message: Record<string, unknown> = { jsonrpc: '2.0', method };
-  if (params !== undefined) message['params'] = params;
-  if (id !== undefined) message['id'] = id;
+  if (params !== undefined) message.params = params;
+  if (id !== undefined) message.id = id;
   return JSON.stringify(message);
 }
 

@@ -4,12 +4,12 @@ import { listen } from '../transport/listen.js';
 import type { Connection, ListenerInfo, TransportServer } from '../transport/types.js';
 import { defaultStages } from './defaultStages.js';
 import { loadHandlersModule, timedHandlers } from './handlers.js';
-import { listenTargets, resolveLimits, validateOptions, type ServerOptions } from './options.js';
+import { listenTargets, resolveLimits, type ServerOptions, validateOptions } from './options.js';
 import { createWorkerPool, type WorkerPool } from './pool.js';
-import { drain, type CloseResult } from './shutdown.js';
+import { type CloseResult, drain } from './shutdown.js';
 import { sink } from './sink.js';
 import { checkStages, composeStages, type PipelineStages } from './stages.js';
-import { StatsCollector, type ServerStats } from './stats.js';
+import { type ServerStats, StatsCollector } from './stats.js';
 import { ConnectionTracker } from './tracker.js';
 
 /** A running ringwire server. */
@@ -48,9 +48,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
   const limits = resolveLimits(options.limits);
   const onError = options.onError ?? ((error: unknown) => console.error('ringwire:', error));
   const stats = new StatsCollector();
-  const pool = options.workers
-    ? await createWorkerPool({ module: options.handlersModule!, workers: options.workers, onError })
-    : undefined;
+  const pool = options.workers ? await createWorkerPool({ module: options.handlersModule!, workers: options.workers, onError }) : undefined;
   let handlers: Handlers;
   let transport: TransportServer;
   try {

@@ -1,4 +1,4 @@
-import { pipe, type Observable, type SchedulerLike } from 'rxjs';
+import { type Observable, pipe, type SchedulerLike } from 'rxjs';
 import {
   backpressure,
   contentLengthFrames,

@@ -23,7 +23,7 @@ export function moduleSpecifier(spec: string): string {
  */
 export function handlersOf(module: Record<string, unknown>): Handlers {
   const out: Record<string, Handler> = {};
-  const fallback = module['default'];
+  const fallback = module.default;
   if (fallback !== null && typeof fallback === 'object') {
     for (const [name, fn] of Object.entries(fallback)) if (typeof fn === 'function') out[name] = fn as Handler;
   }
@@ -108,5 +108,9 @@ function timed(handler: Handler, histogram: LatencyHistogram): Handler {
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }

@@ -107,7 +107,10 @@ export function validateOptions(options: ServerOptions): void {
   if (options.concurrency !== undefined && !(options.concurrency >= 1)) {
     throw new OptionsError(`concurrency must be at least 1 (got ${String(options.concurrency)})`);
   }
-  if (options.socketMode !== undefined && !(Number.isInteger(options.socketMode) && options.socketMode >= 0 && options.socketMode <= 0o777)) {
+  if (
+    options.socketMode !== undefined &&
+    !(Number.isInteger(options.socketMode) && options.socketMode >= 0 && options.socketMode <= 0o777)
+  ) {
     throw new OptionsError(`socketMode must be a file mode between 0 and 0o777 (got ${String(options.socketMode)})`);
   }
   options.listen.forEach((target, i) => {

@@ -96,7 +96,12 @@ class WorkerCall {
   private buffered: StreamMessage[] = [];
   private subscriber: Subscriber<unknown> | undefined;
 
-  constructor(piscina: Piscina, method: string, params: unknown, private readonly ctx: HandlerContext) {
+  constructor(
+    piscina: Piscina,
+    method: string,
+    params: unknown,
+    private readonly ctx: HandlerContext,
+  ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     if (ctx.signal.aborted) this.abort();

@@ -36,7 +36,13 @@ export interface ServerStats {
    * quiet server; on a busy one the first 8 per event-loop turn, then 1 in 8,
    * weighted as the 8 calls it stands for).
    */
-  readonly latencyMs: { readonly count: number; readonly samples: number; readonly p50: number; readonly p90: number; readonly p99: number };
+  readonly latencyMs: {
+    readonly count: number;
+    readonly samples: number;
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+  };
 }
 
 /** The server's counters. Plain numbers; nothing is kept per request. */

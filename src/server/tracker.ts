@@ -1,10 +1,10 @@
 import { Observable } from 'rxjs';
+import { hop } from '../../operators/internal/hop.js';
 import { ConnectionMap, reserveSlot } from '../../operators/internal/slots.js';
 import type { PipelineRecord, Protocol } from '../records.js';
-import { PauseReason, type Connection } from '../transport/types.js';
+import { type Connection, PauseReason } from '../transport/types.js';
 import type { Stage } from './stages.js';
 import type { StatsCollector } from './stats.js';
-import { hop } from '../../operators/internal/hop.js';
 
 /** Where each connection keeps its {@link ConnState}. */
 const SLOT = reserveSlot();

@@ -1,7 +1,7 @@
 import { EMPTY, type Observable } from 'rxjs';
-import type { Connection, ListenerInfo, PeerInfo, ProxiedAddress } from '../transport/types.js';
 import type { Slice } from '../records.js';
 import { newSlots } from '../transport/slots.js';
+import type { Connection, ListenerInfo, PeerInfo, ProxiedAddress } from '../transport/types.js';
 
 /** Options of {@link testConnection}. */
 export interface TestConnectionOptions {

@@ -18,8 +18,11 @@
  * ```
  * @module
  */
-export { testConnection, TestConnection, type TestConnectionOptions } from './connection.js';
+export { TestConnection, type TestConnectionOptions, testConnection } from './connection.js';
+export { type AssertDeepEqual, type MarbleHelpers, type MarbleOptions, runMarbles, testScheduler } from './marbles.js';
+export { type ReadableOptions, type ReadableRecord, readable, toReadable } from './readable.js';
 export {
+  type BytesInput,
   bytes,
   concatBytes,
   dataRecord,
@@ -29,8 +32,5 @@ export {
   openRecord,
   slicesOf,
   utf8,
-  type BytesInput,
 } from './records.js';
-export { lspBytes, mcp1Bytes, type Mcp1FrameInput } from './wire.js';
-export { readable, toReadable, type ReadableOptions, type ReadableRecord } from './readable.js';
-export { runMarbles, testScheduler, type AssertDeepEqual, type MarbleHelpers, type MarbleOptions } from './marbles.js';
+export { lspBytes, type Mcp1FrameInput, mcp1Bytes } from './wire.js';

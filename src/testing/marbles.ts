@@ -1,5 +1,5 @@
 import { deepStrictEqual } from 'node:assert/strict';
-import { TestScheduler, type RunHelpers } from 'rxjs/testing';
+import { type RunHelpers, TestScheduler } from 'rxjs/testing';
 
 /** Compares what a pipeline emitted with what the marble diagram expects; throws on a difference. */
 export type AssertDeepEqual = (actual: unknown, expected: unknown) => void;

@@ -60,9 +60,7 @@ export function openRecord(connection: Connection): OpenRecord {
  */
 export function dataRecord(connection: Connection, input: BytesInput, protocol?: Protocol): DataRecord {
   const data = bytes(input);
-  return protocol === undefined
-    ? { type: 'data', connection, bytes: data }
-    : { type: 'data', connection, bytes: data, protocol };
+  return protocol === undefined ? { type: 'data', connection, bytes: data } : { type: 'data', connection, bytes: data, protocol };
 }
 
 /** The record a transport emits when `connection`'s input ends. */

@@ -1,4 +1,4 @@
-import { bytes, concatBytes, type BytesInput } from './records.js';
+import { type BytesInput, bytes, concatBytes } from './records.js';
 
 /** A frame for {@link mcp1Bytes}. Fields default to 0 / empty. */
 export interface Mcp1FrameInput {

@@ -2,8 +2,9 @@
  * The ONE module that loads the native addon; everything else imports it from here.
  * @module
  */
-import { createRequire } from 'node:module';
+
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -1,12 +1,12 @@
 import { Observable, Subject } from 'rxjs';
 import { Relay } from '../../operators/internal/relay.js';
-import type { Slice, DataRecord } from '../records.js';
+import type { DataRecord, Slice } from '../records.js';
 import { newSlots } from './slots.js';
 import {
-  PauseReason,
   type Connection,
   type ConnectionEvent,
   type ListenerInfo,
+  PauseReason,
   type PeerInfo,
   type ProxiedAddress,
   type TransportKind,
@@ -127,9 +127,7 @@ export class TransportConnection implements Connection {
  * Shared half of both transports. Subclasses call `opened`, `data`, `inputEnd`,
  * `closed` and `drained` from their I/O callbacks.
  */
-export abstract class BaseTransport<C extends TransportConnection = TransportConnection>
-  implements TransportServer
-{
+export abstract class BaseTransport<C extends TransportConnection = TransportConnection> implements TransportServer {
   abstract readonly kind: TransportKind;
   abstract readonly io: TransportIo<C>;
   abstract readonly listeners: readonly ListenerInfo[];

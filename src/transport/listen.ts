@@ -1,7 +1,7 @@
 import { NativeUnavailableError } from '../errors.js';
-import type { ListenOptions, TransportServer } from './types.js';
-import { listenNet } from './net.js';
 import { listenNative, nativeLoadError } from './native.js';
+import { listenNet } from './net.js';
+import type { ListenOptions, TransportServer } from './types.js';
 
 let warned = false;
 

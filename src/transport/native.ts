@@ -2,10 +2,10 @@ import { lookup } from 'node:dns/promises';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { ListenError, NativeUnavailableError, OptionsError } from '../errors.js';
-import { loadAddon, Rec, type NativeAddon, type NativePoller } from './addon.js';
+import { loadAddon, type NativeAddon, type NativePoller, Rec } from './addon.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
 import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, UnixListen } from './types.js';
-import { prepareUnixPath, removeSocketFile, type PathLock } from './unixPath.js';
+import { type PathLock, prepareUnixPath, removeSocketFile } from './unixPath.js';
 
 const errnoNames: string[] = [];
 for (const [name, value] of Object.entries(osConstants.errno)) errnoNames[value] ??= name;
@@ -199,13 +199,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     let id: number;
     let port: number;
     try {
-      [id, port] = this.poller.listenTcp(
-        address,
-        target.port,
-        target.backlog ?? 1024,
-        target.reusePort ?? false,
-        target.ipv6Only ?? false,
-      );
+      [id, port] = this.poller.listenTcp(address, target.port, target.backlog ?? 1024, target.reusePort ?? false, target.ipv6Only ?? false);
     } catch (error) {
       throw listenError(`tcp:${host}:${target.port}`, error);
     }
@@ -288,7 +282,10 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
         failure ??= error;
       }
     }
-    if (failure !== undefined) queueMicrotask(() => { throw failure; });
+    if (failure !== undefined)
+      queueMicrotask(() => {
+        throw failure;
+      });
   }
 
   private forget(conn: TransportConnection, error?: string): void {
@@ -317,7 +314,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
 
 function listenError(target: string, error: unknown): ListenError {
   const errno = (error as { errno?: number }).errno;
-  const name = errno !== undefined ? errnoNames[errno] ?? `errno ${errno}` : 'EINVAL';
+  const name = errno !== undefined ? (errnoNames[errno] ?? `errno ${errno}`) : 'EINVAL';
   const message = error instanceof Error ? error.message : String(error);
   return new ListenError(target, name, message);
 }

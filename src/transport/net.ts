@@ -5,20 +5,12 @@
  * @module
  */
 import { access, chmod, lstat } from 'node:fs/promises';
-import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ListenError, OptionsError, UnsupportedError } from '../errors.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
-import type {
-  ListenOptions,
-  ListenTarget,
-  ListenerInfo,
-  PeerInfo,
-  TcpListen,
-  TransportServer,
-  UnixListen,
-} from './types.js';
-import { errnoOf, prepareUnixPath, removeSocketFile, withUmask, type PathLock } from './unixPath.js';
+import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, TransportServer, UnixListen } from './types.js';
+import { errnoOf, type PathLock, prepareUnixPath, removeSocketFile, withUmask } from './unixPath.js';
 
 /** Default of `ListenOptions.maxConnections`. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -129,15 +121,15 @@ class NetTransport extends BaseTransport<TransportConnection> {
       const lock = await prepareUnixPath(path);
       this.locks.push(lock);
       // listen() binds synchronously in this process, so the umask covers the bind.
-      await whenListening(server, name, () =>
-        withUmask(mode, () => server.listen({ path, backlog: target.backlog })),
-      ).catch(async (error: unknown) => {
-        // libuv reports a missing directory as EACCES (Windows compatibility); say what it is.
-        if (error instanceof ListenError && error.errno === 'EACCES' && !(await exists(dirname(path)))) {
-          throw new ListenError(name, 'ENOENT', `no such directory: ${dirname(path)}`);
-        }
-        throw error;
-      });
+      await whenListening(server, name, () => withUmask(mode, () => server.listen({ path, backlog: target.backlog }))).catch(
+        async (error: unknown) => {
+          // libuv reports a missing directory as EACCES (Windows compatibility); say what it is.
+          if (error instanceof ListenError && error.errno === 'EACCES' && !(await exists(dirname(path)))) {
+            throw new ListenError(name, 'ENOENT', `no such directory: ${dirname(path)}`);
+          }
+          throw error;
+        },
+      );
       listener = { index, kind: 'unix', name, address: path, port: 0, proxyProtocol: target.proxyProtocol === true };
       const bound = this.listening(server, listener);
       try {
@@ -240,9 +232,7 @@ class NetTransport extends BaseTransport<TransportConnection> {
     // server.close() stops accepting at once (and libuv unlinks a pipe's path); its
     // callback would wait for every connection, which stopAccepting must not.
     for (const { server } of this.bound) if (server.listening) server.close();
-    await Promise.all(
-      this.bound.map(({ info, ino }) => (info.kind === 'unix' ? removeSocketFile(info.address, ino) : undefined)),
-    );
+    await Promise.all(this.bound.map(({ info, ino }) => (info.kind === 'unix' ? removeSocketFile(info.address, ino) : undefined)));
     for (const lock of this.locks.splice(0)) lock.release();
   }
 

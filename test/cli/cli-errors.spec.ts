@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as netServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/socketPath.js';
 import { ensureBuilt, killAll, ringwire, run } from '../fixtures/cli.js';
 import { transports } from '../fixtures/harness.js';
+import { tempDir } from '../helpers/socketPath.js';
 
 beforeAll(ensureBuilt, 180_000);
 afterEach(killAll);

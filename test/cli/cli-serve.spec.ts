@@ -1,12 +1,12 @@
-import { createServer as netServer } from 'node:net';
 import { statSync } from 'node:fs';
+import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
-import { tempDir } from '../helpers/socketPath.js';
 import { ensureBuilt, killAll, ringwire } from '../fixtures/cli.js';
 import { transports } from '../fixtures/harness.js';
+import { tempDir } from '../helpers/socketPath.js';
 
 beforeAll(ensureBuilt, 180_000);
 afterEach(killAll);

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
-import { tempDir } from '../helpers/socketPath.js';
 import { ensureBuilt, killAll, ringwire } from '../fixtures/cli.js';
 import { delay, transports } from '../fixtures/harness.js';
+import { tempDir } from '../helpers/socketPath.js';
 
 beforeAll(ensureBuilt, 180_000);
 afterEach(killAll);

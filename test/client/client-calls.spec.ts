@@ -1,10 +1,10 @@
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { connect } from '../../src/client/connect.js';
 import type { RpcClient } from '../../src/client/client.js';
+import { connect } from '../../src/client/connect.js';
 import { RemoteError } from '../../src/errors.js';
-import type { HandlerContext } from '../../src/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
+import type { HandlerContext } from '../../src/records.js';
 import { matrix, startServer, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();
@@ -28,7 +28,12 @@ describe.each(matrix())('client calls (%s, %s)', (transport, kind) => {
 
     it('calls methods, pipelined, and pairs each answer by id', async () => {
       const client = await open();
-      const answers = await Promise.all([client.call('sleep', [40]), client.call('echo', ['x']), client.call('sum', [1, 2, 3]), client.call('ping')]);
+      const answers = await Promise.all([
+        client.call('sleep', [40]),
+        client.call('echo', ['x']),
+        client.call('sum', [1, 2, 3]),
+        client.call('ping'),
+      ]);
       expect(answers).toEqual([40, 'x', 6, 'pong']);
       await client.close();
     });

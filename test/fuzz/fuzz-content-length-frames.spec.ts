@@ -11,8 +11,19 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { transports, useCleanup } from '../fixtures/harness.js';
 import { canonical, recordFigure } from '../hardening/input-wire.js';
-import { answersToFrame, request, type Piece } from './jsonMessages.js';
-import { budgetMs, caseOf, expectAnswered, expectServerWell, FUZZ_LIMIT, fuzzServer, fuzzFor, PARSE_ERROR, testTimeoutMs, TOO_LARGE } from './fuzzing.js';
+import {
+  budgetMs,
+  caseOf,
+  expectAnswered,
+  expectServerWell,
+  FUZZ_LIMIT,
+  fuzzFor,
+  fuzzServer,
+  PARSE_ERROR,
+  TOO_LARGE,
+  testTimeoutMs,
+} from './fuzzing.js';
+import { answersToFrame, type Piece, request } from './jsonMessages.js';
 
 useCleanup();
 
@@ -21,7 +32,12 @@ const MS = budgetMs(1);
 const name = fc.constantFrom('Content-Length', 'content-length', 'CONTENT-LENGTH', 'Content-length');
 const colon = fc.constantFrom(':', ': ', ':  ', ':\t');
 const trailing = fc.constantFrom('', '', ' ', '\t');
-const otherHeader = fc.constantFrom('Content-Type: application/vscode-jsonrpc; charset=utf-8', 'X-Trace: a:b:c', 'X-Empty:', 'x-odd:  [{"}]');
+const otherHeader = fc.constantFrom(
+  'Content-Type: application/vscode-jsonrpc; charset=utf-8',
+  'X-Trace: a:b:c',
+  'X-Empty:',
+  'x-odd:  [{"}]',
+);
 const body = fc.oneof(
   { weight: 5, arbitrary: request.map((r) => JSON.stringify(r)) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 99 }).map((n) => `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":${n}}}`) },
@@ -34,7 +50,15 @@ const lines = (headers: readonly string[]) => headers.map((h) => `${h}\r\n`).joi
 /** A well-framed message; `first`: its header must open with Content-Length for detection. */
 function message(first: boolean): fc.Arbitrary<Piece> {
   return fc
-    .record({ name, colon, trailing, body, before: fc.array(otherHeader, { maxLength: first ? 0 : 2 }), after: fc.array(otherHeader, { maxLength: 2 }), repeat: fc.boolean() })
+    .record({
+      name,
+      colon,
+      trailing,
+      body,
+      before: fc.array(otherHeader, { maxLength: first ? 0 : 2 }),
+      after: fc.array(otherHeader, { maxLength: 2 }),
+      repeat: fc.boolean(),
+    })
     .map((m) => {
       const bytes = Buffer.from(m.body);
       const length = `${m.name}${m.colon}${bytes.length}${m.trailing}`;
@@ -74,7 +98,9 @@ describe.each(transports())('fuzz: contentLengthFrames (%s)', (transport) => {
     'answers every LSP message of a stream cut at random points, and a fatal header with its error then close',
     async () => {
       const fuzz = await fuzzServer(transport);
-      const runs = await fuzzFor(MS, lspStream, (c) => expectAnswered(fuzz, 'lsp', c, canonical('lsp', Buffer.from(c.answers.map(lsp).join('')))));
+      const runs = await fuzzFor(MS, lspStream, (c) =>
+        expectAnswered(fuzz, 'lsp', c, canonical('lsp', Buffer.from(c.answers.map(lsp).join('')))),
+      );
       recordFigure('fuzz content-length-frames (' + transport + ')', { cases: runs, ms: MS });
       await expectServerWell(fuzz, runs);
     },

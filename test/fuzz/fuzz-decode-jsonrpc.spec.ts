@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { transports, useCleanup } from '../fixtures/harness.js';
 import { canonical, recordFigure } from '../hardening/input-wire.js';
-import { id, params, request, stream, valuePiece } from './jsonMessages.js';
 import { budgetMs, caseOf, expectAnswered, expectServerWell, fuzzFor, fuzzServer, METHODS, tameStream, testTimeoutMs } from './fuzzing.js';
+import { id, params, request, stream, valuePiece } from './jsonMessages.js';
 
 useCleanup();
 
@@ -22,9 +22,18 @@ const anyJson = fc.jsonValue({ maxDepth: 2 });
 const mutated = fc
   .record(
     {
-      jsonrpc: fc.oneof({ weight: 4, arbitrary: fc.constant('2.0') }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('1.0', '2', 2, 2.0, null), anyJson) }),
+      jsonrpc: fc.oneof(
+        { weight: 4, arbitrary: fc.constant('2.0') },
+        { weight: 1, arbitrary: fc.oneof(fc.constantFrom('1.0', '2', 2, 2.0, null), anyJson) },
+      ),
       method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...METHODS, 'rpc.discover', '') }, { weight: 1, arbitrary: anyJson }),
-      id: fc.oneof({ weight: 4, arbitrary: id }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom(true, 1.5, -0, 1e300), fc.array(fc.integer(), { maxLength: 2 }), fc.object({ maxDepth: 0 })) }),
+      id: fc.oneof(
+        { weight: 4, arbitrary: id },
+        {
+          weight: 1,
+          arbitrary: fc.oneof(fc.constantFrom(true, 1.5, -0, 1e300), fc.array(fc.integer(), { maxLength: 2 }), fc.object({ maxDepth: 0 })),
+        },
+      ),
       params: fc.oneof({ weight: 4, arbitrary: params }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom(null, 0, 'x', true), anyJson) }),
       extra: anyJson,
     },
@@ -33,11 +42,15 @@ const mutated = fc
   .map(({ extra, ...r }) => tameStream(Object.keys(r).length % 2 === 0 ? { ...r, extra } : r));
 
 const message = fc.oneof({ weight: 3, arbitrary: mutated }, { weight: 2, arbitrary: request }, { weight: 1, arbitrary: anyJson });
-const line = fc.oneof({ weight: 4, arbitrary: message }, { weight: 1, arbitrary: fc.array(message, { maxLength: 4 }) }).map((v) => valuePiece(JSON.stringify(v)));
+const line = fc
+  .oneof({ weight: 4, arbitrary: message }, { weight: 1, arbitrary: fc.array(message, { maxLength: 4 }) })
+  .map((v) => valuePiece(JSON.stringify(v)));
 
 /** NDJSON: the first line is a request object, so detection decides JSON-RPC. */
 const ndjson = caseOf(
-  fc.tuple(request, fc.array(line, { maxLength: 10 })).map(([first, rest]) => stream('', [valuePiece(JSON.stringify(first)), ...rest], ['\n'])),
+  fc
+    .tuple(request, fc.array(line, { maxLength: 10 }))
+    .map(([first, rest]) => stream('', [valuePiece(JSON.stringify(first)), ...rest], ['\n'])),
 );
 
 describe.each(transports())('fuzz: decodeJsonRpc (%s)', (transport) => {

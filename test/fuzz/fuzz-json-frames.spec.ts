@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { transports, useCleanup } from '../fixtures/harness.js';
 import { canonical, recordFigure } from '../hardening/input-wire.js';
-import { brokenValuePiece, cutOffTail, garbageLinePiece, requestPiece, separator, stream, tooLargePiece } from './jsonMessages.js';
 import { budgetMs, caseOf, expectAnswered, expectServerWell, fuzzFor, fuzzServer, testTimeoutMs } from './fuzzing.js';
+import { brokenValuePiece, cutOffTail, garbageLinePiece, requestPiece, separator, stream, tooLargePiece } from './jsonMessages.js';
 
 useCleanup();
 
@@ -28,7 +28,13 @@ const piece = fc.oneof(
 /** The stream opens with a request (detection needs `{` or `[` within 16 bytes), maybe after whitespace. */
 const jsonStream = caseOf(
   fc
-    .tuple(fc.constantFrom('', ' ', '\r\n', '\t '), requestPiece, fc.array(piece, { maxLength: 8 }), fc.array(separator, { minLength: 1, maxLength: 9 }), cutOffTail)
+    .tuple(
+      fc.constantFrom('', ' ', '\r\n', '\t '),
+      requestPiece,
+      fc.array(piece, { maxLength: 8 }),
+      fc.array(separator, { minLength: 1, maxLength: 9 }),
+      cutOffTail,
+    )
     .map(([lead, first, rest, separators, tail]) => {
       const s = stream(lead, [first, ...rest], separators);
       return { ...s, bytes: Buffer.concat([s.bytes, Buffer.from(tail)]) };

@@ -10,18 +10,18 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { connect } from '../../src/client/connect.js';
 import type { RpcClient } from '../../src/client/client.js';
+import { connect } from '../../src/client/connect.js';
+import { RpcError } from '../../src/errors.js';
+import { demoHandlers } from '../../src/handlers/demo.js';
+import type { HandlerContext } from '../../src/records.js';
 import type { RpcServer } from '../../src/server/createServer.js';
 import type { ServerOptions } from '../../src/server/options.js';
 import type { TransportKind } from '../../src/transport/types.js';
-import { demoHandlers } from '../../src/handlers/demo.js';
-import { RpcError } from '../../src/errors.js';
-import type { HandlerContext } from '../../src/records.js';
-import { RawClient, type Address } from '../helpers/rawClient.js';
-import { tempSocketPath } from '../helpers/socketPath.js';
 import { startServer, transports } from '../fixtures/harness.js';
-import { canonical, nextTurn, type Framing } from '../hardening/input-wire.js';
+import { canonical, type Framing, nextTurn } from '../hardening/input-wire.js';
+import { type Address, RawClient } from '../helpers/rawClient.js';
+import { tempSocketPath } from '../helpers/socketPath.js';
 
 /** Seconds each fuzz file fuzzes when FUZZ_SECONDS is not set: the folder stays well under 30 s. */
 export const DEFAULT_FUZZ_SECONDS = 3;
@@ -74,10 +74,12 @@ export interface Case {
 
 /** Random cut points for `bytes`: none, a few, or (for short input) every byte. */
 export function cutsFor(length: number): fc.Arbitrary<number[]> {
-  return fc.oneof(
-    { weight: 6, arbitrary: fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, length - 1) }), { maxLength: Math.min(24, length) }) },
-    { weight: 1, arbitrary: fc.constant(length <= 400 ? Array.from({ length: Math.max(0, length - 1) }, (_, i) => i + 1) : []) },
-  ).map((cuts) => cuts.filter((c) => c > 0 && c < length).sort((a, b) => a - b));
+  return fc
+    .oneof(
+      { weight: 6, arbitrary: fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, length - 1) }), { maxLength: Math.min(24, length) }) },
+      { weight: 1, arbitrary: fc.constant(length <= 400 ? Array.from({ length: Math.max(0, length - 1) }, (_, i) => i + 1) : []) },
+    )
+    .map((cuts) => cuts.filter((c) => c > 0 && c < length).sort((a, b) => a - b));
 }
 
 /** A case over the bytes `stream` makes: the bytes, random cuts, and a socket kind. */
@@ -98,7 +100,13 @@ export async function exchange(fuzz: FuzzServer, c: Case): Promise<Buffer> {
   const deadline = Date.now() + CASE_TIMEOUT_MS;
   for (let i = 0; i + 1 < edges.length && !client.ended && !client.closed; i++) {
     const chunk = c.bytes.subarray(edges[i], edges[i + 1]);
-    if (!(await client.send(chunk).then(() => true, () => false))) break;
+    if (
+      !(await client.send(chunk).then(
+        () => true,
+        () => false,
+      ))
+    )
+      break;
     expected += chunk.length;
     while (fuzz.server.transport.stats().bytesIn < expected && !client.ended && !client.closed) {
       if (Date.now() > deadline) throw new Error(`hang: the server stopped reading at chunk ${i} of ${edges.length - 1}`);
@@ -143,7 +151,12 @@ export async function expectAnswered(fuzz: FuzzServer, framing: Framing, c: Case
 /** What a demo handler answers for `params`, run here: the fuzzers test framing and decoding, not the handlers. */
 export type Outcome = { readonly result: unknown } | { readonly error: { code: number; message: string; data?: unknown } };
 
-const context = { signal: new AbortController().signal, peer: { family: 'unix', address: '', port: 0 }, method: '', notification: false } as HandlerContext;
+const context = {
+  signal: new AbortController().signal,
+  peer: { family: 'unix', address: '', port: 0 },
+  method: '',
+  notification: false,
+} as HandlerContext;
 
 export function demoOutcome(method: string, params: unknown): Outcome {
   if (!Object.hasOwn(demoHandlers, method) || method === 'sleep') return { error: { code: -32601, message: 'Method not found' } };
@@ -183,5 +196,6 @@ export function responseText(id: unknown, outcome: Outcome): string {
 }
 
 export const PARSE_ERROR = '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}';
-export const INVALID_REQUEST = (id: unknown = null) => `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":{"code":-32600,"message":"Invalid Request"}}`;
+export const INVALID_REQUEST = (id: unknown = null) =>
+  `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":{"code":-32600,"message":"Invalid Request"}}`;
 export const TOO_LARGE = '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Message too large"}}';

@@ -5,7 +5,7 @@
  * is JSON.
  */
 import fc from 'fast-check';
-import { demoOutcome, FUZZ_LIMIT, INVALID_REQUEST, METHODS, PARSE_ERROR, responseText, tameStream, TOO_LARGE } from './fuzzing.js';
+import { demoOutcome, FUZZ_LIMIT, INVALID_REQUEST, METHODS, PARSE_ERROR, responseText, TOO_LARGE, tameStream } from './fuzzing.js';
 
 /** Bytes of a stream, and the answers (JSON texts) they must get; `fatal`: the server closes after them. */
 export interface Piece {
@@ -89,7 +89,10 @@ export const requestPiece = fc.oneof(
  * make the rest an ordinary request.
  */
 export const garbageLinePiece = fc
-  .tuple(fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\n')), fc.boolean())
+  .tuple(
+    fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\n')),
+    fc.boolean(),
+  )
   .filter(([s]) => {
     const first = s.replace(/^[ \t\r]+/, '')[0];
     return first !== undefined && first !== '{' && first !== '[' && first !== '\uFEFF';
@@ -115,7 +118,14 @@ export const tooLargePiece = fc.constant<Piece>({
 });
 
 /** The start of a value that never ends: the client's end discards it, unanswered. */
-export const cutOffTail = fc.constantFrom('', '', '', '{"jsonrpc":"2.0","id":77,"method":"ping"', '[{"jsonrpc":"2.0","id":"[","method":', '{"a":"\\');
+export const cutOffTail = fc.constantFrom(
+  '',
+  '',
+  '',
+  '{"jsonrpc":"2.0","id":77,"method":"ping"',
+  '[{"jsonrpc":"2.0","id":"[","method":',
+  '{"a":"\\',
+);
 
 /** Whitespace between values, or none (concatenated JSON). */
 export const separator = fc.constantFrom('', '', ' ', '\n', '\r\n', '\t', '\n\n');

@@ -5,16 +5,16 @@
  * open fds are back at the baseline and its RSS (after gc) within 5% of its value
  * after a warm-up. `RINGWIRE_CHURN_CYCLES` / `RINGWIRE_CHURN_WARMUP` change the counts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LINGER_MS } from '../../src/transport/base.js';
 import { ensureBuilt, ROOT } from '../fixtures/cli.js';
 import { transports } from '../fixtures/harness.js';
 import { removeTempDirs, tempSocketPath } from '../helpers/socketPath.js';
 import { sleep } from '../helpers/wait.js';
-import { LINGER_MS } from '../../src/transport/base.js';
 
 const WARMUP = Number(process.env.RINGWIRE_CHURN_WARMUP ?? 10_000);
 const CYCLES = Number(process.env.RINGWIRE_CHURN_CYCLES ?? 100_000);

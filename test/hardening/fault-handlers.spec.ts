@@ -7,9 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { demoHandlers } from '../../src/handlers/demo.js';
 import type { HandlerContext, Handlers } from '../../src/records.js';
-import { openFdCount, settledFdCount } from '../helpers/fds.js';
-import { matrix, RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
+import { matrix, type RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { readFrames, request } from '../fixtures/mcp1.js';
+import { openFdCount, settledFdCount } from '../helpers/fds.js';
 
 useCleanup();
 
@@ -50,7 +50,12 @@ describe.each(matrix())('faulty handlers (%s, %s)', (transport, kind) => {
     const { server, address } = await startServer(transport, kind, { handlers });
     const c = await rawClient(address);
     await c.send(
-      call(1, 'throws') + call(2, 'ping') + call(3, 'rejects') + call(4, 'rejectsLater') + call(5, 'throwsNonError') + call(6, 'sum', [1, 2]),
+      call(1, 'throws') +
+        call(2, 'ping') +
+        call(3, 'rejects') +
+        call(4, 'rejectsLater') +
+        call(5, 'throwsNonError') +
+        call(6, 'sum', [1, 2]),
     );
     const out = new Map(((await readLines(c, 6)) as Answer[]).map((a) => [a.id, a]));
     for (const id of [1, 3, 4, 5]) expect(out.get(id)).toEqual({ jsonrpc: '2.0', id, error: INTERNAL });
@@ -137,7 +142,10 @@ describe.each(matrix())('faulty handlers (%s, %s)', (transport, kind) => {
 });
 
 /** The fd count with the server warmed up and idle (client and server share this process). */
-async function fdBaseline(server: { stats(): { connections: { open: number } } }, address: Parameters<typeof rawClient>[0]): Promise<number> {
+async function fdBaseline(
+  server: { stats(): { connections: { open: number } } },
+  address: Parameters<typeof rawClient>[0],
+): Promise<number> {
   await expectServing(address);
   await until(() => server.stats().connections.open === 0, 'the probe connection to close');
   return openFdCount();

@@ -8,10 +8,10 @@ import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { demoHandlers } from '../../src/handlers/demo.js';
 import type { Handlers } from '../../src/records.js';
+import { matrix, type RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
+import { request } from '../fixtures/mcp1.js';
 import { openFdCount, settledFdCount } from '../helpers/fds.js';
 import type { Address } from '../helpers/rawClient.js';
-import { matrix, RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
-import { request } from '../fixtures/mcp1.js';
 
 useCleanup();
 

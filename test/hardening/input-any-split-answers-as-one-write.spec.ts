@@ -7,9 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RpcServer } from '../../src/server/createServer.js';
-import type { Address } from '../helpers/rawClient.js';
 import { matrix, rawClient, startServer, useCleanup } from '../fixtures/harness.js';
-import { byteByByte, canonical, CONVERSATIONS, feedInLockstep, FRAMINGS, splitAt, type Framing } from './input-wire.js';
+import type { Address } from '../helpers/rawClient.js';
+import { byteByByte, CONVERSATIONS, canonical, FRAMINGS, type Framing, feedInLockstep, splitAt } from './input-wire.js';
 
 useCleanup();
 
@@ -55,7 +55,16 @@ describe.each(matrix())('a conversation split anywhere is answered as one write 
     const got: string[][] = [];
     for (let at = 0; at < offsets.length; at += BATCH) {
       const batch = offsets.slice(at, at + BATCH);
-      got.push(...answers(framing, await converse(server, address, batch.map((offset) => splitAt(input, offset)))));
+      got.push(
+        ...answers(
+          framing,
+          await converse(
+            server,
+            address,
+            batch.map((offset) => splitAt(input, offset)),
+          ),
+        ),
+      );
     }
     const wrong = got.flatMap((answer, i) => (JSON.stringify(answer) === JSON.stringify(expected) ? [] : [offsets[i]]));
     expect(wrong, `offsets answered differently: ${wrong.join(', ')}`).toEqual([]);

@@ -18,10 +18,11 @@
  *   frame is -32700: the payload does not decode, since the frame cannot hold what
  *   it claims; it is refused before any allocation of that size.
  */
-import { describe, expect, it } from 'vitest';
+
 import { pack } from 'msgpackr';
-import type { Handlers } from '../../src/records.js';
+import { describe, expect, it } from 'vitest';
 import { demoHandlers } from '../../src/handlers/demo.js';
+import type { Handlers } from '../../src/records.js';
 import { mcp1Bytes } from '../../src/testing/wire.js';
 import { matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';
 import { readFrames, request } from '../fixtures/mcp1.js';
@@ -135,20 +136,23 @@ describe.each(matrix())('deep nesting and huge length claims (%s, %s)', (transpo
     expect(await readFrames(c, 1)).toMatchObject([{ type: 2, flags: 1, id: 4, value: DEEP }]);
   });
 
-  it.each(HUGE_CLAIMS)('MCP1: a %s in a small frame is -32700, as the payload and as params; the connection goes on', async (_name, claim) => {
-    const c = await client();
-    await c.send(
-      Buffer.concat([
-        mcp1Bytes({ type: 1, id: 1, payload: new Uint8Array(claim) }),
-        mcp1Bytes({ type: 1, id: 2, payload: msgpackRequest('echo', new Uint8Array(claim)) }),
-        request(3, 'echo', ['after']),
-      ]),
-    );
-    const frames = await readFrames(c, 3);
-    const byId = new Map(frames.map((f) => [f.id, f]));
-    expect(byId.get(1)).toMatchObject({ type: 3, value: { code: -32700 } });
-    expect(byId.get(2)).toMatchObject({ type: 3, value: { code: -32700 } });
-    expect(byId.get(3)).toMatchObject({ type: 2, value: 'after' });
-    expect(c.closed).toBe(false);
-  });
+  it.each(HUGE_CLAIMS)(
+    'MCP1: a %s in a small frame is -32700, as the payload and as params; the connection goes on',
+    async (_name, claim) => {
+      const c = await client();
+      await c.send(
+        Buffer.concat([
+          mcp1Bytes({ type: 1, id: 1, payload: new Uint8Array(claim) }),
+          mcp1Bytes({ type: 1, id: 2, payload: msgpackRequest('echo', new Uint8Array(claim)) }),
+          request(3, 'echo', ['after']),
+        ]),
+      );
+      const frames = await readFrames(c, 3);
+      const byId = new Map(frames.map((f) => [f.id, f]));
+      expect(byId.get(1)).toMatchObject({ type: 3, value: { code: -32700 } });
+      expect(byId.get(2)).toMatchObject({ type: 3, value: { code: -32700 } });
+      expect(byId.get(3)).toMatchObject({ type: 2, value: 'after' });
+      expect(c.closed).toBe(false);
+    },
+  );
 });

@@ -9,11 +9,11 @@
 import { tap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ServerOptions } from '../../src/server/options.js';
-import type { TransportKind } from '../../src/transport/types.js';
 import { LINGER_MS } from '../../src/transport/base.js';
-import { RawClient } from '../helpers/rawClient.js';
-import { delay, matrix, rawClient, startServer, transports, useCleanup, type SocketKind } from '../fixtures/harness.js';
+import type { TransportKind } from '../../src/transport/types.js';
+import { delay, matrix, rawClient, type SocketKind, startServer, transports, useCleanup } from '../fixtures/harness.js';
 import { parseFrames, request } from '../fixtures/mcp1.js';
+import { RawClient } from '../helpers/rawClient.js';
 import { nextTurn, recordFigure, TOO_LARGE, UNRECOGNIZED } from './input-wire.js';
 
 useCleanup();
@@ -95,7 +95,11 @@ describe.each(matrix())('a desynchronised stream is closed, not hung (%s, %s)', 
     const filler = opening === '[' ? '[' : 'x';
     const { sent, ms } = await junkUntilClosed(c, Buffer.alloc(16 * KiB, filler), 8 * MiB);
     const junkRead = closedAt[0]! - ping.length;
-    recordFigure(`JSON junk without newline (${opening}), closed at the limit (${transport}, ${kind})`, { ms, sent, junkReadWhenClosed: junkRead });
+    recordFigure(`JSON junk without newline (${opening}), closed at the limit (${transport}, ${kind})`, {
+      ms,
+      sent,
+      junkReadWhenClosed: junkRead,
+    });
     expect(c.text()).toBe(`{"jsonrpc":"2.0","id":1,"result":"pong"}\n${TOO_LARGE}`);
     // Decided at the limit: past 1 MiB of junk, and by no more than one read.
     expect(closedAt).toHaveLength(1);

@@ -8,12 +8,12 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/client/connect.js';
 import type { RpcClient } from '../../src/client/client.js';
+import { connect } from '../../src/client/connect.js';
 import { mcp1Bytes } from '../../src/testing/wire.js';
-import type { Address } from '../helpers/rawClient.js';
 import { matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';
 import { readFrames, request } from '../fixtures/mcp1.js';
+import type { Address } from '../helpers/rawClient.js';
 import { expectedDetection, lspBodies, PARSE_ERROR_LINE, readLsp, UNRECOGNIZED } from './input-wire.js';
 
 useCleanup();
@@ -196,10 +196,22 @@ describe.each(matrix())('garbage is answered per PROTOCOL.md (%s, %s)', (transpo
       fc.asyncProperty(header, async (h) => {
         const c = await rawClient(address);
         const magic = Buffer.from(h.magic, 'latin1').subarray(0, 4);
-        const frame = mcp1Bytes({ type: h.type, id: h.id, flags: h.flags, reserved: h.reserved, payload: h.payload, magic: magic.toString('latin1'), length: h.claimed ?? undefined });
+        const frame = mcp1Bytes({
+          type: h.type,
+          id: h.id,
+          flags: h.flags,
+          reserved: h.reserved,
+          payload: h.payload,
+          magic: magic.toString('latin1'),
+          length: h.claimed ?? undefined,
+        });
         frame.set(magic, 0); // mcp1Bytes encodes the magic as UTF-8; the wire wants these 4 bytes
         const violation =
-          magic.toString('latin1') !== 'MCP1' || (h.flags & 0xfe) !== 0 || h.reserved !== 0 || ![1, 4, 5, 7].includes(h.type) || h.claimed !== null;
+          magic.toString('latin1') !== 'MCP1' ||
+          (h.flags & 0xfe) !== 0 ||
+          h.reserved !== 0 ||
+          ![1, 4, 5, 7].includes(h.type) ||
+          h.claimed !== null;
         await c.send(Buffer.concat([request(1, 'ping'), frame, request(2, 'ping')]));
         if (violation) {
           await c.waitForClose(3000);

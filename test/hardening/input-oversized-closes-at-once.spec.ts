@@ -8,9 +8,9 @@
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { mcp1Bytes } from '../../src/testing/wire.js';
-import type { RawClient } from '../helpers/rawClient.js';
 import { matrix, rawClient, startServer, useCleanup } from '../fixtures/harness.js';
 import { parseFrames } from '../fixtures/mcp1.js';
+import type { RawClient } from '../helpers/rawClient.js';
 import { recordFigure, TOO_LARGE, untilRead } from './input-wire.js';
 
 useCleanup();
@@ -50,8 +50,20 @@ const expectMcp1Violation = (c: RawClient) => {
 
 const CASES: Case[] = [
   // A JSON value of exactly the limit is still legal; its next byte is what makes it too large.
-  { name: 'a JSON value of maxMessageBytes + 1 (default 1 MiB)', limit: MiB, before: jsonOpen, deciding: Buffer.from('x'), check: expectTooLargeLine },
-  { name: 'a JSON value of maxMessageBytes + 1 (limit 1 KiB)', limit: 1024, before: jsonOpen, deciding: Buffer.from('x'), check: expectTooLargeLine },
+  {
+    name: 'a JSON value of maxMessageBytes + 1 (default 1 MiB)',
+    limit: MiB,
+    before: jsonOpen,
+    deciding: Buffer.from('x'),
+    check: expectTooLargeLine,
+  },
+  {
+    name: 'a JSON value of maxMessageBytes + 1 (limit 1 KiB)',
+    limit: 1024,
+    before: jsonOpen,
+    deciding: Buffer.from('x'),
+    check: expectTooLargeLine,
+  },
   {
     name: 'an LSP Content-Length of maxMessageBytes + 1 (default 1 MiB)',
     limit: MiB,
@@ -91,25 +103,28 @@ function median(values: number[]): number {
 }
 
 describe.each(matrix())('an oversized message is refused at once (%s, %s)', (transport, kind) => {
-  it.each(CASES)('$name: error, then close, within 50 ms of the deciding bytes, body never sent', async ({ name, limit, before, deciding, check }) => {
-    const { server, address } = await startServer(transport, kind, { limits: { maxMessageBytes: limit } });
-    const times: number[] = [];
-    for (let i = 0; i < TRIES; i++) {
-      const c = await rawClient(address);
-      const first = before(limit);
-      const base = server.transport.stats().bytesIn;
-      await c.sendAll(first);
-      // Everything but the deciding bytes has been read, and was still legal: nothing answered, still open.
-      await untilRead(server, base + first.length, 10_000);
-      expect(c.received).toBe(0);
-      expect(c.closed).toBe(false);
-      // The client never ends its side: the server must close on its own.
-      times.push(await closeAfter(c.socket, () => c.send(deciding)));
-      check(c);
-    }
-    recordFigure(`close after ${name} (${transport}, ${kind})`, { tries: TRIES, medianMs: median(times), maxMs: Math.max(...times) });
-    expect(median(times), `ms to close: ${times.map((t) => t.toFixed(1)).join(', ')}`).toBeLessThan(BOUND_MS);
-    expect(Math.max(...times)).toBeLessThan(WORST_MS);
-    expect(server.stats().violations['too-large']).toBe(TRIES);
-  });
+  it.each(CASES)(
+    '$name: error, then close, within 50 ms of the deciding bytes, body never sent',
+    async ({ name, limit, before, deciding, check }) => {
+      const { server, address } = await startServer(transport, kind, { limits: { maxMessageBytes: limit } });
+      const times: number[] = [];
+      for (let i = 0; i < TRIES; i++) {
+        const c = await rawClient(address);
+        const first = before(limit);
+        const base = server.transport.stats().bytesIn;
+        await c.sendAll(first);
+        // Everything but the deciding bytes has been read, and was still legal: nothing answered, still open.
+        await untilRead(server, base + first.length, 10_000);
+        expect(c.received).toBe(0);
+        expect(c.closed).toBe(false);
+        // The client never ends its side: the server must close on its own.
+        times.push(await closeAfter(c.socket, () => c.send(deciding)));
+        check(c);
+      }
+      recordFigure(`close after ${name} (${transport}, ${kind})`, { tries: TRIES, medianMs: median(times), maxMs: Math.max(...times) });
+      expect(median(times), `ms to close: ${times.map((t) => t.toFixed(1)).join(', ')}`).toBeLessThan(BOUND_MS);
+      expect(Math.max(...times)).toBeLessThan(WORST_MS);
+      expect(server.stats().violations['too-large']).toBe(TRIES);
+    },
+  );
 });

@@ -5,18 +5,19 @@
  * server runs in a child process (so this process's own allocations do not count),
  * compiled from dist/, and reports `process.memoryUsage()` after full GCs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { mcp1Bytes } from '../../src/testing/wire.js';
 import { LINGER_MS } from '../../src/transport/base.js';
-import { destroyClients, RawClient, type Address } from '../helpers/rawClient.js';
-import { removeTempDirs, tempDir } from '../helpers/socketPath.js';
 import { ensureBuilt, ROOT } from '../fixtures/cli.js';
 import { transports } from '../fixtures/harness.js';
 import { parseFrames } from '../fixtures/mcp1.js';
+import { type Address, destroyClients, RawClient } from '../helpers/rawClient.js';
+import { removeTempDirs, tempDir } from '../helpers/socketPath.js';
 import { recordFigure, TOO_LARGE } from './input-wire.js';
 
 const MiB = 1024 * 1024;
@@ -74,7 +75,7 @@ class ChildServer {
   constructor(readonly child: ChildProcess) {
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       this.partial += text;
-      for (let nl; (nl = this.partial.indexOf('\n')) >= 0; ) {
+      for (let nl: number; (nl = this.partial.indexOf('\n')) >= 0; ) {
         const line = this.partial.slice(0, nl);
         this.partial = this.partial.slice(nl + 1);
         if (this.waiting) {
@@ -157,7 +158,10 @@ function jsonOver(limit: number): Attack {
 
 const lspHuge: Attack = async (address) => {
   const c = await sendAndAwaitClose(address, Buffer.from('Content-Length: 4294967295\r\n\r\n'));
-  assert.match(c.text(), /^Content-Length: \d+\r\n\r\n\{"jsonrpc":"2\.0","id":null,"error":\{"code":-32600,"message":"Message too large"\}\}$/);
+  assert.match(
+    c.text(),
+    /^Content-Length: \d+\r\n\r\n\{"jsonrpc":"2\.0","id":null,"error":\{"code":-32600,"message":"Message too large"\}\}$/,
+  );
 };
 
 /**
@@ -177,43 +181,46 @@ async function run(attack: Attack, address: Address, count: number): Promise<voi
 
 // The transports run side by side: most of each test is waiting for lingering connections to be swept.
 describe('memory after a thousand oversized messages', () => {
-  it.concurrent.for(transports())(`%s: grows less than 1 MiB (heapUsed + external) after ${CONNECTIONS} connections of each kind`, async (transport, { expect }) => {
-    const { child, normal, small } = await startChild(transport);
-    const plan: Array<[string, Attack, Address, number]> = [
-      ['MCP1 header claiming 0xFFFFFFFF, body never sent (1 MiB limit)', mcp1Huge, normal, CONNECTIONS],
-      ['LSP Content-Length 4294967295, body never sent (1 MiB limit)', lspHuge, normal, CONNECTIONS],
-      [`JSON value of maxMessageBytes + 1 (${SMALL_LIMIT} B limit)`, jsonOver(SMALL_LIMIT), small, CONNECTIONS],
-      ['JSON value of maxMessageBytes + 1 (1 MiB limit)', jsonOver(MiB), normal, BIG_JSON_CONNECTIONS],
-    ];
-    // Warm-up: JIT, pools and lazily made structures are not growth.
-    for (const [, attack, address, count] of plan) await run(attack, address, Math.min(WARMUP, count));
-    await settle();
-    const before = await child.ask<Memory>('mem');
-    const started = performance.now();
-    for (const [, attack, address, count] of plan) await run(attack, address, count);
-    const seconds = (performance.now() - started) / 1000;
-    const lingering = await child.ask<Memory>('mem');
-    await settle();
-    const after = await child.ask<Memory>('mem');
+  it.concurrent.for(transports())(
+    `%s: grows less than 1 MiB (heapUsed + external) after ${CONNECTIONS} connections of each kind`,
+    async (transport, { expect }) => {
+      const { child, normal, small } = await startChild(transport);
+      const plan: Array<[string, Attack, Address, number]> = [
+        ['MCP1 header claiming 0xFFFFFFFF, body never sent (1 MiB limit)', mcp1Huge, normal, CONNECTIONS],
+        ['LSP Content-Length 4294967295, body never sent (1 MiB limit)', lspHuge, normal, CONNECTIONS],
+        [`JSON value of maxMessageBytes + 1 (${SMALL_LIMIT} B limit)`, jsonOver(SMALL_LIMIT), small, CONNECTIONS],
+        ['JSON value of maxMessageBytes + 1 (1 MiB limit)', jsonOver(MiB), normal, BIG_JSON_CONNECTIONS],
+      ];
+      // Warm-up: JIT, pools and lazily made structures are not growth.
+      for (const [, attack, address, count] of plan) await run(attack, address, Math.min(WARMUP, count));
+      await settle();
+      const before = await child.ask<Memory>('mem');
+      const started = performance.now();
+      for (const [, attack, address, count] of plan) await run(attack, address, count);
+      const seconds = (performance.now() - started) / 1000;
+      const lingering = await child.ask<Memory>('mem');
+      await settle();
+      const after = await child.ask<Memory>('mem');
 
-    const growth = after.heapUsed + after.external - (before.heapUsed + before.external);
-    const total = plan.reduce((n, [, , , count]) => n + count, 0);
-    recordFigure(`server memory after ${total} oversized-message connections (${transport})`, {
-      kinds: plan.map(([what, , , count]) => `${count} x ${what}`),
-      seconds,
-      heapPlusExternalGrowthBytes: growth,
-      heapGrowth: after.heapUsed - before.heapUsed,
-      externalGrowth: after.external - before.external,
-      growthWhileLingeringBytes: lingering.heapUsed + lingering.external - (before.heapUsed + before.external),
-      rssBeforeBytes: before.rss,
-      rssAfterBytes: after.rss,
-    });
-    expect(after.open).toBe(0);
-    expect(after.violations[0]!['too-large']).toBe(2 * (CONNECTIONS + WARMUP) + 2 * BIG_JSON_CONNECTIONS);
-    expect(after.violations[1]!['too-large']).toBe(CONNECTIONS + WARMUP);
-    expect(growth, `heapUsed + external grew by ${growth} bytes`).toBeLessThan(MiB);
-    child.child.kill('SIGTERM');
-    await child.exited;
-    children.delete(child.child);
-  });
+      const growth = after.heapUsed + after.external - (before.heapUsed + before.external);
+      const total = plan.reduce((n, [, , , count]) => n + count, 0);
+      recordFigure(`server memory after ${total} oversized-message connections (${transport})`, {
+        kinds: plan.map(([what, , , count]) => `${count} x ${what}`),
+        seconds,
+        heapPlusExternalGrowthBytes: growth,
+        heapGrowth: after.heapUsed - before.heapUsed,
+        externalGrowth: after.external - before.external,
+        growthWhileLingeringBytes: lingering.heapUsed + lingering.external - (before.heapUsed + before.external),
+        rssBeforeBytes: before.rss,
+        rssAfterBytes: after.rss,
+      });
+      expect(after.open).toBe(0);
+      expect(after.violations[0]!['too-large']).toBe(2 * (CONNECTIONS + WARMUP) + 2 * BIG_JSON_CONNECTIONS);
+      expect(after.violations[1]!['too-large']).toBe(CONNECTIONS + WARMUP);
+      expect(growth, `heapUsed + external grew by ${growth} bytes`).toBeLessThan(MiB);
+      child.child.kill('SIGTERM');
+      await child.exited;
+      children.delete(child.child);
+    },
+  );
 });

@@ -7,10 +7,10 @@
  */
 import { appendFileSync } from 'node:fs';
 import { pack } from 'msgpackr';
-import { lspBytes, mcp1Bytes } from '../../src/testing/wire.js';
 import type { RpcServer } from '../../src/server/createServer.js';
-import type { RawClient } from '../helpers/rawClient.js';
+import { lspBytes, mcp1Bytes } from '../../src/testing/wire.js';
 import { notification, parseFrames, request } from '../fixtures/mcp1.js';
+import type { RawClient } from '../helpers/rawClient.js';
 
 /** The framings a conversation can use. */
 export type Framing = 'ndjson' | 'concatenated' | 'lsp' | 'mcp1';
@@ -100,7 +100,11 @@ export async function untilRead(server: RpcServer, total: number, timeoutMs = 50
  * server as a read of its own (a chunk may still be split further by the kernel,
  * never merged with its neighbours). Clients with fewer chunks sit the step out.
  */
-export async function feedInLockstep(server: RpcServer, clients: readonly RawClient[], chunks: readonly (readonly Uint8Array[])[]): Promise<void> {
+export async function feedInLockstep(
+  server: RpcServer,
+  clients: readonly RawClient[],
+  chunks: readonly (readonly Uint8Array[])[],
+): Promise<void> {
   let expected = server.transport.stats().bytesIn;
   const steps = Math.max(...chunks.map((c) => c.length));
   for (let step = 0; step < steps; step++) {
@@ -176,10 +180,7 @@ export const CONVERSATIONS: Readonly<Record<Framing, Conversation>> = {
       Buffer.from('content-length: 33\r\n\r\n{"jsonrpc":"2.0","method":"ping"}'),
       lsp('{"jsonrpc":"2.0","id":2,"method":"sum","params":[2,3]}'),
     ]),
-    expected: canonical(
-      'lsp',
-      Buffer.concat([lsp('{"jsonrpc":"2.0","id":1,"result":"ü"}'), lsp('{"jsonrpc":"2.0","id":2,"result":5}')]),
-    ),
+    expected: canonical('lsp', Buffer.concat([lsp('{"jsonrpc":"2.0","id":1,"result":"ü"}'), lsp('{"jsonrpc":"2.0","id":2,"result":5}')])),
   },
   mcp1: {
     input: Buffer.concat([
@@ -217,7 +218,9 @@ export async function readLsp(client: RawClient, count: number, timeoutMs = 5000
     }
     if (bodies.length >= count) return bodies;
     if (client.closed || Date.now() > deadline) {
-      throw new Error(`expected ${count} LSP messages (${client.closed ? 'closed' : 'timeout'}): ${JSON.stringify(bytes.toString('utf8'))}`);
+      throw new Error(
+        `expected ${count} LSP messages (${client.closed ? 'closed' : 'timeout'}): ${JSON.stringify(bytes.toString('utf8'))}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RpcClient } from '../../src/client/client.js';
-import { connect, type ClientProtocol } from '../../src/client/connect.js';
+import { type ClientProtocol, connect } from '../../src/client/connect.js';
 import { ensureBuilt, killAll, ringwire } from '../fixtures/cli.js';
 import { delay, transports } from '../fixtures/harness.js';
 import { tempDir } from '../helpers/socketPath.js';
@@ -42,7 +42,7 @@ describe.each(transports())('ringwire serve: SIGTERM under load (%s)', (transpor
     const calls: Array<Promise<unknown>> = [];
     clients.forEach((client, c) => {
       for (let i = 0; i < CALLS_PER_CLIENT; i++) {
-        const ms = 200 + ((c * CALLS_PER_CLIENT + i) * 37) % 301;
+        const ms = 200 + (((c * CALLS_PER_CLIENT + i) * 37) % 301);
         expected.push(ms);
         calls.push(client.call('sleep', [ms]));
       }
@@ -63,7 +63,10 @@ describe.each(transports())('ringwire serve: SIGTERM under load (%s)', (transpor
 
     // Sent after the signal: never taken in, and its client learns that from the close.
     await delay(20);
-    const late = clients[0]!.call('echo', ['too late']).then((value) => ({ answered: value }), (error: unknown) => error);
+    const late = clients[0]!.call('echo', ['too late']).then(
+      (value) => ({ answered: value }),
+      (error: unknown) => error,
+    );
     const code = await cli.exited;
     const settled = await all;
 

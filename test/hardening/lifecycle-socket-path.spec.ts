@@ -61,7 +61,10 @@ describe.each(transports())('socket path takeover and refusal with the real CLI 
     const client = await connect(path, { protocol: 'mcp1' });
     const inFlight = client.call('sleep', [400]);
     for (let attempt = 0; attempt < 3; attempt++) {
-      expectOneLineFailure(await run(['serve', '--transport', transport, '--unix', 's.sock'], dir), /s\.sock is in use by a running server/);
+      expectOneLineFailure(
+        await run(['serve', '--transport', transport, '--unix', 's.sock'], dir),
+        /s\.sock is in use by a running server/,
+      );
     }
     expect(await inFlight).toBe(400);
     expect(await client.call('echo', ['still here'])).toBe('still here');
@@ -72,10 +75,13 @@ describe.each(transports())('socket path takeover and refusal with the real CLI 
 
   it.each([
     ['a regular file', (path: string) => writeFileSync(path, 'precious')],
-    ['a symbolic link to a regular file', (path: string) => {
-      writeFileSync(`${path}.target`, 'precious');
-      symlinkSync(`${path}.target`, path);
-    }],
+    [
+      'a symbolic link to a regular file',
+      (path: string) => {
+        writeFileSync(`${path}.target`, 'precious');
+        symlinkSync(`${path}.target`, path);
+      },
+    ],
     ['a directory', (path: string) => mkdirSync(path)],
   ])('never removes %s at the path: exit 1, one clear line, the file intact', async (_what, make) => {
     const dir = tempDir();

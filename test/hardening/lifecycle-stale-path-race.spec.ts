@@ -15,11 +15,11 @@ import * as fsp from 'node:fs/promises';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { demoHandlers } from '../../src/handlers/demo.js';
 import { createServer, type RpcServer } from '../../src/server/createServer.js';
 import type { TransportKind } from '../../src/transport/types.js';
-import { demoHandlers } from '../../src/handlers/demo.js';
-import { tempDir } from '../helpers/socketPath.js';
 import { rawClient, readLines, transports, useCleanup } from '../fixtures/harness.js';
+import { tempDir } from '../helpers/socketPath.js';
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();

@@ -5,10 +5,10 @@
  * Server and clients share this process: 16,000 fds of the 20,000 it may hold.
  */
 import { describe, expect, it } from 'vitest';
-import { addressOf } from '../helpers/rawClient.js';
-import { tempSocketPath } from '../helpers/socketPath.js';
 import { lines, RawClient, startServer, transports, until, useCleanup } from '../fixtures/harness.js';
 import { parseFrames, request } from '../fixtures/mcp1.js';
+import { addressOf } from '../helpers/rawClient.js';
+import { tempSocketPath } from '../helpers/socketPath.js';
 
 useCleanup();
 
@@ -41,7 +41,10 @@ function answers(i: number, client: RawClient): Array<[number, unknown]> | undef
 describe.each(transports())('%s: 8,000 concurrent connections with traffic on all', (transport) => {
   it('answers every request of every connection, and loses none', async () => {
     const { server } = await startServer(transport, 'unix', {
-      listen: [{ unix: tempSocketPath(), backlog: 4096 }, { host: '127.0.0.1', port: 0, backlog: 4096 }],
+      listen: [
+        { unix: tempSocketPath(), backlog: 4096 },
+        { host: '127.0.0.1', port: 0, backlog: 4096 },
+      ],
     });
     const targets = server.listeners.map(addressOf);
     const clients: RawClient[] = [];
@@ -69,7 +72,16 @@ describe.each(transports())('%s: 8,000 concurrent connections with traffic on al
     for (const [i, c] of clients.entries()) {
       const got = answers(i, c);
       const sorted = got?.sort((a, b) => a[0] - b[0]);
-      if (c.closed || JSON.stringify(sorted) !== JSON.stringify([[1, i], [2, i + 1], [3, 'pong']])) wrong.push(`${i}: ${JSON.stringify(got)}`);
+      if (
+        c.closed ||
+        JSON.stringify(sorted) !==
+          JSON.stringify([
+            [1, i],
+            [2, i + 1],
+            [3, 'pong'],
+          ])
+      )
+        wrong.push(`${i}: ${JSON.stringify(got)}`);
     }
     expect(wrong.slice(0, 5)).toEqual([]);
     const stats = server.stats();

@@ -4,7 +4,7 @@
  * accepted and closed at once, see the close without any reply, and are counted.
  */
 import { describe, expect, it } from 'vitest';
-import { matrix, RawClient, rawClient, startServer, until, useCleanup } from '../fixtures/harness.js';
+import { matrix, type RawClient, rawClient, startServer, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();
 

@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RpcClient } from '../../src/client/client.js';
 import { connect } from '../../src/client/connect.js';
+import { RawClient, startServer, transports, until, useCleanup } from '../fixtures/harness.js';
 import { addressOf } from '../helpers/rawClient.js';
 import { tempSocketPath } from '../helpers/socketPath.js';
-import { RawClient, startServer, transports, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();
 

@@ -12,14 +12,14 @@ import { dirname, join } from 'node:path';
 import { tap } from 'rxjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
-import { createServer } from '../../src/server/createServer.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
 import type { Handlers } from '../../src/records.js';
+import { createServer } from '../../src/server/createServer.js';
 import { listen } from '../../src/transport/listen.js';
-import { RawClient } from '../helpers/rawClient.js';
-import { tempDir, tempSocketPath } from '../helpers/socketPath.js';
 import { ensureBuilt, killAll, ringwire, run } from '../fixtures/cli.js';
 import { startServer, transports, until, useCleanup } from '../fixtures/harness.js';
+import { RawClient } from '../helpers/rawClient.js';
+import { tempDir, tempSocketPath } from '../helpers/socketPath.js';
 
 useCleanup();
 afterEach(killAll);
@@ -81,7 +81,11 @@ describe.runIf(transports().includes('native'))('allowUids on the native transpo
     chmodSync(dirname(listener.address), 0o711);
     const peer = spawn(
       process.execPath,
-      ['-e', `const s=require('net').connect(process.argv[1],()=>s.write(${JSON.stringify(PING)}));let t='';s.on('data',d=>{t+=d;if(t.includes('\\n')){process.stdout.write(t);s.end()}});s.on('error',e=>{process.stdout.write(e.code);})`, listener.address],
+      [
+        '-e',
+        `const s=require('net').connect(process.argv[1],()=>s.write(${JSON.stringify(PING)}));let t='';s.on('data',d=>{t+=d;if(t.includes('\\n')){process.stdout.write(t);s.end()}});s.on('error',e=>{process.stdout.write(e.code);})`,
+        listener.address,
+      ],
       { uid: other, gid: other, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -123,8 +127,14 @@ describe.runIf(transports().includes('net'))('allowUids on the net transport', (
 describe('ringwire serve --allow-uid', () => {
   it.runIf(transports().includes('native'))(`--allow-uid ${other} refuses us (uid ${me}); --allow-uid ${me} serves us`, async () => {
     const dir = tempDir();
-    const guardedCli = ringwire(['serve', '--transport', 'native', '--unix', 'no.sock', '--allow-uid', String(other), '--expose-stats'], dir);
-    const openCli = ringwire(['serve', '--transport', 'native', '--unix', 'yes.sock', '--allow-uid', String(other), '--allow-uid', String(me)], dir);
+    const guardedCli = ringwire(
+      ['serve', '--transport', 'native', '--unix', 'no.sock', '--allow-uid', String(other), '--expose-stats'],
+      dir,
+    );
+    const openCli = ringwire(
+      ['serve', '--transport', 'native', '--unix', 'yes.sock', '--allow-uid', String(other), '--allow-uid', String(me)],
+      dir,
+    );
     await guardedCli.lines(/listening on unix:/);
     await openCli.lines(/listening on unix:/);
     const refused = await pingAsPeer(join(dir, 'no.sock'));
@@ -137,7 +147,10 @@ describe('ringwire serve --allow-uid', () => {
   });
 
   it.runIf(transports().includes('native'))('warns that a TCP listener beside it is not covered', async () => {
-    const cli = ringwire(['serve', '--transport', 'native', '--unix', 's.sock', '--tcp', '127.0.0.1:0', '--allow-uid', String(me)], tempDir());
+    const cli = ringwire(
+      ['serve', '--transport', 'native', '--unix', 's.sock', '--tcp', '127.0.0.1:0', '--allow-uid', String(me)],
+      tempDir(),
+    );
     const [, tcp] = await cli.lines(/listening on /, 2);
     const name = /listening on (tcp:\S+)/.exec(tcp!)![1];
     await until(() => cli.stderr.includes('\n'), 'the warning');

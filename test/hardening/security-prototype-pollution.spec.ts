@@ -8,8 +8,8 @@
  */
 import { pack } from 'msgpackr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Handlers } from '../../src/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
+import type { Handlers } from '../../src/records.js';
 import { mcp1Bytes } from '../../src/testing/wire.js';
 import { matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';
 import { readFrames } from '../fixtures/mcp1.js';
@@ -49,7 +49,8 @@ const handlers: Handlers = { ...demoHandlers, inspect };
 
 const HOSTILE = '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}}';
 const HOSTILE_VALUE = JSON.parse(HOSTILE) as Record<string, unknown>;
-const call = (id: number | string, method: string, params: string) => `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${params}}`;
+const call = (id: number | string, method: string, params: string) =>
+  `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${params}}`;
 const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found' };
 
 function prototypeKeys(): string[] {
@@ -164,7 +165,15 @@ describe.each(matrix())('prototype pollution (%s, %s)', (transport, kind) => {
   // handler never knows which protocol carried its request").
   it('MCP1: a "__proto__" key in a MessagePack map reaches the handler as the own key "__proto__", as over JSON', async () => {
     const c = await client();
-    const payload = Buffer.concat([Buffer.from([0x82]), pack('method'), pack('inspect'), pack('params'), Buffer.from([0x81]), pack('__proto__'), pack(1)]);
+    const payload = Buffer.concat([
+      Buffer.from([0x82]),
+      pack('method'),
+      pack('inspect'),
+      pack('params'),
+      Buffer.from([0x81]),
+      pack('__proto__'),
+      pack(1),
+    ]);
     await c.send(mcp1Bytes({ type: 1, id: 1, payload }));
     const [answer] = await readFrames(c, 1);
     expect(answer).toMatchObject({ type: 2, value: 'inspected' });

@@ -9,9 +9,9 @@ import { connect as netConnect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
-import { tempDir } from '../helpers/socketPath.js';
 import { ensureBuilt, killAll, ringwire } from '../fixtures/cli.js';
 import { startServer, transports, useCleanup } from '../fixtures/harness.js';
+import { tempDir } from '../helpers/socketPath.js';
 
 useCleanup();
 afterEach(killAll);

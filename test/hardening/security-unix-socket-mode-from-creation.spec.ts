@@ -8,10 +8,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../../src/server/createServer.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import { removeTempDirs, tempSocketPath } from '../helpers/socketPath.js';
+import { createServer } from '../../src/server/createServer.js';
 import { transports } from '../fixtures/harness.js';
+import { removeTempDirs, tempSocketPath } from '../helpers/socketPath.js';
 import { recordFigure } from './input-wire.js';
 
 /** listen()/close() rounds per mode: the file's first instant is caught in some of them. */
@@ -97,7 +97,12 @@ describe.each(transports())('Unix socket file mode from creation (%s)', (transpo
       if (watched.seen > 0) seenRounds++;
       polls += watched.polls;
     }
-    recordFigure(`socket file mode polls while listening (${transport}, ${expected.toString(8)})`, { rounds: ROUNDS, polls, sawFile: seen, modes: [...observed].map((m) => m.toString(8)) });
+    recordFigure(`socket file mode polls while listening (${transport}, ${expected.toString(8)})`, {
+      rounds: ROUNDS,
+      polls,
+      sawFile: seen,
+      modes: [...observed].map((m) => m.toString(8)),
+    });
     // The watcher did see the file in every round (else this proves nothing), and only ever with the mode asked for.
     expect(seenRounds).toBe(ROUNDS);
     expect([...observed].map((m) => m.toString(8))).toEqual([expected.toString(8)]);

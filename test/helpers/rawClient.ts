@@ -116,11 +116,9 @@ export class RawClient {
   }
 
   waitForBytes(count: number, timeoutMs?: number): Promise<void> {
-    return waitUntil(() => this.received >= count || this.closed, `${count} bytes (have ${this.received})`, timeoutMs).then(
-      () => {
-        if (this.received < count) throw new Error(`closed after ${this.received} of ${count} bytes`);
-      },
-    );
+    return waitUntil(() => this.received >= count || this.closed, `${count} bytes (have ${this.received})`, timeoutMs).then(() => {
+      if (this.received < count) throw new Error(`closed after ${this.received} of ${count} bytes`);
+    });
   }
 
   waitForText(text: string, timeoutMs?: number): Promise<void> {

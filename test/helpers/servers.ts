@@ -1,13 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { Slice } from '../../src/records.js';
 import { listen } from '../../src/transport/listen.js';
-import type {
-  Connection,
-  ListenOptions,
-  ListenTarget,
-  TransportKind,
-  TransportServer,
-} from '../../src/transport/types.js';
+import type { Connection, ListenOptions, ListenTarget, TransportKind, TransportServer } from '../../src/transport/types.js';
 import { destroyClients } from './rawClient.js';
 import { removeTempDirs, tempSocketPath } from './socketPath.js';
 import type { SocketKind } from './transports.js';
@@ -16,10 +10,7 @@ const servers = new Set<TransportServer>();
 const subscriptions: Subscription[] = [];
 
 /** Listens through `listen()` with the given transport; closed by {@link cleanup}. */
-export async function serve(
-  transport: TransportKind,
-  options: Omit<ListenOptions, 'transport'>,
-): Promise<TransportServer> {
+export async function serve(transport: TransportKind, options: Omit<ListenOptions, 'transport'>): Promise<TransportServer> {
   const server = await listen({ ...options, transport });
   servers.add(server);
   return server;

@@ -37,7 +37,9 @@ describe.each(matrix())("jayson's TCP client over NDJSON (%s, %s)", (transport, 
   it('sends a notification, then FIN, and the server runs it', async () => {
     const seen: unknown[] = [];
     const c = await client({ note: (p: unknown) => void seen.push(p) });
-    await new Promise<void>((resolve, reject) => c.request('note', ['n'], null, (err?: jayson.JSONRPCErrorLike | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      c.request('note', ['n'], null, (err?: jayson.JSONRPCErrorLike | null) => (err ? reject(err) : resolve())),
+    );
     await until(() => seen.length === 1, 'the notification to run');
     expect(seen).toEqual([['n']]);
   });

@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   CancellationTokenSource,
   createMessageConnection,
+  type MessageConnection,
   ResponseError,
   StreamMessageReader,
   StreamMessageWriter,
-  type MessageConnection,
 } from 'vscode-jsonrpc/node';
-import type { HandlerContext } from '../../src/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
+import type { HandlerContext } from '../../src/records.js';
 import { matrix, startServer, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();
@@ -27,7 +27,11 @@ describe.each(matrix())('vscode-jsonrpc over Content-Length framing (%s, %s)', (
   it('sends requests and gets their results', async () => {
     const { connection, socket } = await open();
     // vscode-jsonrpc sends several arguments as the params array.
-    const results = await Promise.all([connection.sendRequest('sum', 1, 2, 3), connection.sendRequest('echo', 'hi'), connection.sendRequest('ping')]);
+    const results = await Promise.all([
+      connection.sendRequest('sum', 1, 2, 3),
+      connection.sendRequest('echo', 'hi'),
+      connection.sendRequest('ping'),
+    ]);
     expect(results).toEqual([6, 'hi', 'pong']);
     connection.dispose();
     socket.destroy();

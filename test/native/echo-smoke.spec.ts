@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nativeLoadError } from '../../src/transport/native.js';
 import { listen } from '../../src/transport/listen.js';
+import { nativeLoadError } from '../../src/transport/native.js';
 import type { TransportServer } from '../../src/transport/types.js';
 
 describe.skipIf(nativeLoadError() !== undefined)('native transport: a batch per loop turn', () => {

@@ -2,7 +2,7 @@ import { map, tap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { decodeJsonRpc, detectProtocol, jsonFrames } from '../../operators/index.js';
 import type { PipelineRecord } from '../../src/records.js';
-import { insertAfter, insertBefore, removeStage, replaceStage, type PipelineStages } from '../../src/server/stages.js';
+import { insertAfter, insertBefore, type PipelineStages, removeStage, replaceStage } from '../../src/server/stages.js';
 import { endRecord, lettered, runMarbles, slicesOf, testConnection } from '../../src/testing/index.js';
 import { matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';
 import { requireToken, UNAUTHORIZED } from '../fixtures/requireToken.js';
@@ -81,7 +81,8 @@ describe('marble-testing an auth stage with ringwire/testing', () => {
           ]),
         );
         const out = source.pipe(detectProtocol(), jsonFrames(), decodeJsonRpc(), requireToken('k'));
-        const shape = (r: PipelineRecord) => (r.type === 'reply' ? { type: r.type, id: r.id, error: r.error, result: r.result } : { type: r.type });
+        const shape = (r: PipelineRecord) =>
+          r.type === 'reply' ? { type: r.type, id: r.id, error: r.error, result: r.result } : { type: r.type };
         expectObservable(out.pipe(map(shape))).toBe('a-b-c|', {
           a: { type: 'reply', id: 1, error: UNAUTHORIZED, result: undefined },
           b: { type: 'reply', id: 2, error: undefined, result: true },

@@ -1,4 +1,4 @@
-import { firstValueFrom, toArray, type Observable } from 'rxjs';
+import { firstValueFrom, type Observable, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { demoHandlers, echo, fail, ping, sleep, stream, sum } from '../../src/handlers/demo.js';
 import type { HandlerContext } from '../../src/records.js';

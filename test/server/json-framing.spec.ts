@@ -21,7 +21,9 @@ describe.each(matrix())('JSON-RPC framing (%s, %s)', (transport, kind) => {
 
   it('reads concatenated JSON with no separator, and values separated by any whitespace', async () => {
     const c = await client();
-    await c.send('{"jsonrpc":"2.0","id":1,"method":"ping"}{"jsonrpc":"2.0","id":2,"method":"ping"}\t \r\n[{"jsonrpc":"2.0","id":3,"method":"ping"}]');
+    await c.send(
+      '{"jsonrpc":"2.0","id":1,"method":"ping"}{"jsonrpc":"2.0","id":2,"method":"ping"}\t \r\n[{"jsonrpc":"2.0","id":3,"method":"ping"}]',
+    );
     const out = await readLines(c, 3);
     expect(out).toEqual([
       { jsonrpc: '2.0', id: 1, result: 'pong' },
@@ -32,14 +34,24 @@ describe.each(matrix())('JSON-RPC framing (%s, %s)', (transport, kind) => {
 
   it('answers a value that is not JSON with -32700 and goes on reading', async () => {
     const c = await client();
-    await c.send('{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"echo","params":[tru]}\n{"jsonrpc":"2.0","id":3,"method":"ping"}\n');
-    expect(await readLines(c, 3)).toEqual([{ jsonrpc: '2.0', id: 1, result: 'pong' }, PARSE_ERROR, { jsonrpc: '2.0', id: 3, result: 'pong' }]);
+    await c.send(
+      '{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"echo","params":[tru]}\n{"jsonrpc":"2.0","id":3,"method":"ping"}\n',
+    );
+    expect(await readLines(c, 3)).toEqual([
+      { jsonrpc: '2.0', id: 1, result: 'pong' },
+      PARSE_ERROR,
+      { jsonrpc: '2.0', id: 3, result: 'pong' },
+    ]);
   });
 
   it('skips bytes that start no value to the next newline', async () => {
     const c = await client();
     await c.send('{"jsonrpc":"2.0","id":1,"method":"ping"}\nhello there {"not":"read"}\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
-    expect(await readLines(c, 3)).toEqual([{ jsonrpc: '2.0', id: 1, result: 'pong' }, PARSE_ERROR, { jsonrpc: '2.0', id: 2, result: 'pong' }]);
+    expect(await readLines(c, 3)).toEqual([
+      { jsonrpc: '2.0', id: 1, result: 'pong' },
+      PARSE_ERROR,
+      { jsonrpc: '2.0', id: 2, result: 'pong' },
+    ]);
   });
 
   it('respects brackets inside strings when finding the end of a value', async () => {

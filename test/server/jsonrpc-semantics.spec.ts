@@ -63,10 +63,7 @@ describe.each(matrix())('JSON-RPC 2.0 semantics (%s, %s)', (transport, kind) => 
   });
 
   it('answers -32601 for an unknown method and -32602 for bad params', async () => {
-    const out = await exchange(
-      '{"jsonrpc":"2.0","id":1,"method":"nope"}\n{"jsonrpc":"2.0","id":2,"method":"sum","params":[1,"two"]}\n',
-      2,
-    );
+    const out = await exchange('{"jsonrpc":"2.0","id":1,"method":"nope"}\n{"jsonrpc":"2.0","id":2,"method":"sum","params":[1,"two"]}\n', 2);
     expect(out).toContainEqual({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'Method not found' } });
     expect(out).toContainEqual(expect.objectContaining({ id: 2, error: expect.objectContaining({ code: -32602 }) }));
   });
@@ -124,7 +121,10 @@ describe.each(matrix())('JSON-RPC 2.0 semantics (%s, %s)', (transport, kind) => 
   });
 
   it('answers a streaming handler with the array of all its values', async () => {
-    const out = await exchange('{"jsonrpc":"2.0","id":1,"method":"stream","params":[4]}\n{"jsonrpc":"2.0","id":2,"method":"stream","params":[0]}\n', 2);
+    const out = await exchange(
+      '{"jsonrpc":"2.0","id":1,"method":"stream","params":[4]}\n{"jsonrpc":"2.0","id":2,"method":"stream","params":[0]}\n',
+      2,
+    );
     expect(out).toContainEqual({ jsonrpc: '2.0', id: 1, result: [0, 1, 2, 3] });
     expect(out).toContainEqual({ jsonrpc: '2.0', id: 2, result: [] });
   });

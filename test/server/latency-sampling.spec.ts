@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram } from '../../src/server/histogram.js';
-import { SAMPLE_EVERY, TIMED_PER_TURN, timedHandlers } from '../../src/server/handlers.js';
 import type { HandlerContext } from '../../src/records.js';
+import { SAMPLE_EVERY, TIMED_PER_TURN, timedHandlers } from '../../src/server/handlers.js';
+import { LatencyHistogram } from '../../src/server/histogram.js';
 
 const ctx = {} as HandlerContext;
 

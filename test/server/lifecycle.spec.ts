@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { HandlerContext } from '../../src/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
+import type { HandlerContext } from '../../src/records.js';
 import { delay, forget, matrix, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { readFrames, request } from '../fixtures/mcp1.js';
 
@@ -15,7 +15,10 @@ describe.each(matrix())('connection lifecycle and drain (%s, %s)', (transport, k
     await c.send('{"jsonrpc":"2.0","id":1,"method":"sleep","params":[80]}\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
     c.end();
     await c.waitForEnd();
-    expect(lines(c.text())).toEqual([{ jsonrpc: '2.0', id: 2, result: 'pong' }, { jsonrpc: '2.0', id: 1, result: 80 }]);
+    expect(lines(c.text())).toEqual([
+      { jsonrpc: '2.0', id: 2, result: 'pong' },
+      { jsonrpc: '2.0', id: 1, result: 80 },
+    ]);
   });
 
   it('ends at once a connection whose peer sent FIN with nothing in flight', async () => {
@@ -30,7 +33,9 @@ describe.each(matrix())('connection lifecycle and drain (%s, %s)', (transport, k
   it('ends a FIN connection after an unknown-method answer too (every request is counted out)', async () => {
     const { address } = await startServer(transport, kind);
     const c = await rawClient(address, true);
-    await c.send('{"jsonrpc":"2.0","id":1,"method":"nope"}\n[{"jsonrpc":"2.0","id":2,"method":"ping"},5]\n{"jsonrpc":"2.0","method":"ping"}\n');
+    await c.send(
+      '{"jsonrpc":"2.0","id":1,"method":"nope"}\n[{"jsonrpc":"2.0","id":2,"method":"ping"},5]\n{"jsonrpc":"2.0","method":"ping"}\n',
+    );
     c.end();
     await c.waitForEnd(2000);
     expect(lines(c.text())).toHaveLength(2);
@@ -58,8 +63,7 @@ describe.each(matrix())('connection lifecycle and drain (%s, %s)', (transport, k
     let aborted = false;
     const handlers = {
       ...demoHandlers,
-      forever: (_p: unknown, ctx: HandlerContext) =>
-        new Promise(() => ctx.signal.addEventListener('abort', () => (aborted = true))),
+      forever: (_p: unknown, ctx: HandlerContext) => new Promise(() => ctx.signal.addEventListener('abort', () => (aborted = true))),
     };
     const { server, address } = await startServer(transport, kind, { handlers });
     const c = await rawClient(address);
@@ -76,8 +80,7 @@ describe.each(matrix())('connection lifecycle and drain (%s, %s)', (transport, k
   it.skipIf(kind === 'unix')('aborts the handlers of a connection that the peer resets', async () => {
     let aborted = false;
     const handlers = {
-      forever: (_p: unknown, ctx: HandlerContext) =>
-        new Promise(() => ctx.signal.addEventListener('abort', () => (aborted = true))),
+      forever: (_p: unknown, ctx: HandlerContext) => new Promise(() => ctx.signal.addEventListener('abort', () => (aborted = true))),
     };
     const { server, address } = await startServer(transport, kind, { handlers });
     const c = await rawClient(address);

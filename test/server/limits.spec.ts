@@ -98,7 +98,10 @@ describe.each(matrix())('limits (%s, %s)', (transport, kind) => {
     let input = '';
     for (let id = 1; id <= total; id++) input += `{"jsonrpc":"2.0","id":${id},"method":"big"}\n`;
     await c.send(input);
-    await until(() => [...server.transport.connections].some((k) => (k.pausedBy & PauseReason.Write) !== 0), 'reading paused for unsent output');
+    await until(
+      () => [...server.transport.connections].some((k) => (k.pausedBy & PauseReason.Write) !== 0),
+      'reading paused for unsent output',
+    );
     c.startReading();
     const out = (await readLines(c, total, 20_000)) as Array<{ id: number; result: string }>;
     expect(out.map((r) => r.id).sort((x, y) => x - y)).toEqual(Array.from({ length: total }, (_, i) => i + 1));

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import type { HandlerContext } from '../../src/records.js';
+import { describe, expect, it } from 'vitest';
 import { demoHandlers } from '../../src/handlers/demo.js';
+import type { HandlerContext } from '../../src/records.js';
 import { delay, matrix, rawClient, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { frame, notification, parseFrames as parseAll, readFrames, request } from '../fixtures/mcp1.js';
 
@@ -83,7 +83,13 @@ describe.each(matrix())('MCP1 (%s, %s)', (transport, kind) => {
 
   it('costs only that request when a payload does not decode', async () => {
     const c = await client();
-    await c.send(Buffer.concat([frame({ type: 1, id: 1, payload: Buffer.from([0xc1]) }), frame({ type: 1, id: 2, flags: 1, payload: '{"method":' }), request(3, 'ping')]));
+    await c.send(
+      Buffer.concat([
+        frame({ type: 1, id: 1, payload: Buffer.from([0xc1]) }),
+        frame({ type: 1, id: 2, flags: 1, payload: '{"method":' }),
+        request(3, 'ping'),
+      ]),
+    );
     const frames = await readFrames(c, 3);
     const byId = new Map(frames.map((f) => [f.id, f]));
     expect(byId.get(1)).toMatchObject({ type: 3, value: { code: -32700 } });

@@ -86,7 +86,13 @@ describe.each(matrix())('protocol detection (%s, %s)', (transport, kind) => {
 
   it('loses no byte at the boundary when JSON and LSP messages are split across writes', async () => {
     const json = await client();
-    for (const part of [' ', '\n', '{"jsonr', 'pc":"2.0","id":1,"method":"echo","params":["s"]}{"jsonrpc":"2.0","id":2,', '"method":"ping"}\n']) {
+    for (const part of [
+      ' ',
+      '\n',
+      '{"jsonr',
+      'pc":"2.0","id":1,"method":"echo","params":["s"]}{"jsonrpc":"2.0","id":2,',
+      '"method":"ping"}\n',
+    ]) {
       await json.send(part);
       await delay(5);
     }

@@ -1,12 +1,12 @@
 import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { demoHandlers } from '../../src/handlers/demo.js';
+import type { PipelineRecord } from '../../src/records.js';
 import { createServer } from '../../src/server/createServer.js';
 import type { ServerOptions } from '../../src/server/options.js';
-import type { PipelineRecord } from '../../src/records.js';
 import { insertBefore } from '../../src/server/stages.js';
-import { demoHandlers } from '../../src/handlers/demo.js';
-import { tempSocketPath } from '../helpers/socketPath.js';
 import { matrix, rawClient, readLines, startServer, transports, until, useCleanup } from '../fixtures/harness.js';
+import { tempSocketPath } from '../helpers/socketPath.js';
 
 useCleanup();
 
@@ -19,7 +19,11 @@ describe('createServer options', () => {
     ['a negative limit', { listen: [{ port: 0 }], handlers: demoHandlers, limits: { maxInFlight: -1 } }, /limits.maxInFlight/],
     ['a socket mode past 0o777', { listen: [{ port: 0 }], handlers: demoHandlers, socketMode: 0o1777 }, /socketMode/],
     ['a module that does not exist', { listen: [{ port: 0 }], handlersModule: '/nonexistent/h.mjs' }, /cannot load handlers module/],
-    ['a module that does not exist, in workers', { listen: [{ port: 0 }], handlersModule: '/nonexistent/h.mjs', workers: 2 }, /cannot load handlers module .* in a worker/],
+    [
+      'a module that does not exist, in workers',
+      { listen: [{ port: 0 }], handlersModule: '/nonexistent/h.mjs', workers: 2 },
+      /cannot load handlers module .* in a worker/,
+    ],
   ])('rejects %s with OptionsError', async (_name, options, message) => {
     const attempt = createServer({ transport: transports()[0], ...options } as ServerOptions);
     await expect(attempt).rejects.toMatchObject({ code: 'RINGWIRE_INVALID_OPTIONS', message: expect.stringMatching(message) });

@@ -8,7 +8,9 @@ describe.each(matrix())('server stats (%s, %s)', (transport, kind) => {
   it('counts connections by protocol and listener, messages, errors, violations and latency', async () => {
     const { server, address, listener } = await startServer(transport, kind, { limits: { maxMessageBytes: 200 } });
     const json = await rawClient(address);
-    await json.send('{"jsonrpc":"2.0","id":1,"method":"sleep","params":[5]}\n{"jsonrpc":"2.0","id":2,"method":"nope"}\n{"jsonrpc":"2.0","method":"ping"}\n');
+    await json.send(
+      '{"jsonrpc":"2.0","id":1,"method":"sleep","params":[5]}\n{"jsonrpc":"2.0","id":2,"method":"nope"}\n{"jsonrpc":"2.0","method":"ping"}\n',
+    );
     await readLines(json, 2);
     const mcp = await rawClient(address);
     await mcp.send(request(1, 'ping'));

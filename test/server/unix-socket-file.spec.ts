@@ -1,11 +1,11 @@
-import { linkSync, lstatSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createServer } from '../../src/server/createServer.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import { tempDir } from '../helpers/socketPath.js';
+import { createServer } from '../../src/server/createServer.js';
 import { forget, rawClient, readLines, startServer, transports, useCleanup } from '../fixtures/harness.js';
+import { tempDir } from '../helpers/socketPath.js';
 
 useCleanup();
 

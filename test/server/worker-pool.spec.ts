@@ -77,25 +77,33 @@ describe.each(matrix())('worker pool (%s, %s)', (transport, kind) => {
     expect(frames[1]).toMatchObject({ type: 2, id: 2, value: 9 });
   });
 
-  it.each(['exit', 'throwLater'])('fails only the in-flight requests of a worker that dies (%s) with -32603, and recovers', async (method) => {
-    const { server, address } = await start(2);
-    const c = await rawClient(address);
-    // Both workers up first (slow machines start threads slowly), so that the slow call
-    // and the fatal one surely run in different workers.
-    await c.send(call(101, 'slow', [50]) + call(102, 'slow', [50]));
-    await readLines(c, 2);
-    await c.send(call(1, 'slow', [600]));
-    await until(() => server.stats().requestsInFlight === 1, 'the slow call in flight');
-    await delay(100);
-    await c.send(call(2, method));
-    const first = ((await readLines(c, 3)) as Answer[]).slice(2);
-    expect(first).toEqual([{ jsonrpc: '2.0', id: 2, error: { code: -32603, message: 'Internal error' } }]);
-    const all = (await readLines(c, 4)) as Answer[];
-    expect(all[3]).toEqual({ jsonrpc: '2.0', id: 1, result: 600 });
-    await c.send(call(3, 'square', [5]) + call(4, 'square', [6]));
-    const after = (await readLines(c, 6)) as Answer[];
-    expect(after.slice(4).map((a) => a.result).sort()).toEqual([25, 36]);
-  });
+  it.each(['exit', 'throwLater'])(
+    'fails only the in-flight requests of a worker that dies (%s) with -32603, and recovers',
+    async (method) => {
+      const { server, address } = await start(2);
+      const c = await rawClient(address);
+      // Both workers up first (slow machines start threads slowly), so that the slow call
+      // and the fatal one surely run in different workers.
+      await c.send(call(101, 'slow', [50]) + call(102, 'slow', [50]));
+      await readLines(c, 2);
+      await c.send(call(1, 'slow', [600]));
+      await until(() => server.stats().requestsInFlight === 1, 'the slow call in flight');
+      await delay(100);
+      await c.send(call(2, method));
+      const first = ((await readLines(c, 3)) as Answer[]).slice(2);
+      expect(first).toEqual([{ jsonrpc: '2.0', id: 2, error: { code: -32603, message: 'Internal error' } }]);
+      const all = (await readLines(c, 4)) as Answer[];
+      expect(all[3]).toEqual({ jsonrpc: '2.0', id: 1, result: 600 });
+      await c.send(call(3, 'square', [5]) + call(4, 'square', [6]));
+      const after = (await readLines(c, 6)) as Answer[];
+      expect(
+        after
+          .slice(4)
+          .map((a) => a.result)
+          .sort(),
+      ).toEqual([25, 36]);
+    },
+  );
 
   it('answers every request of a burst larger than the pool', async () => {
     const { server, address } = await start(2);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PauseReason, type Connection, type TransportServer } from '../../src/transport/types.js';
+import { type Connection, PauseReason, type TransportServer } from '../../src/transport/types.js';
 import { RawClient } from '../helpers/rawClient.js';
-import { cleanup, dataOf, keep, recordSlices, serve, target, track, type KeptSlice } from '../helpers/servers.js';
+import { cleanup, dataOf, type KeptSlice, keep, recordSlices, serve, target, track } from '../helpers/servers.js';
 import { SOCKET_KINDS, transports } from '../helpers/transports.js';
 import { sleep, waitUntil } from '../helpers/wait.js';
 

@@ -18,9 +18,7 @@ describe.each(transports())('%s transport: concurrent connections', (transport) 
       if (event.type === 'open') ids.add(event.connection.id);
     });
 
-    const clients = await Promise.all(
-      Array.from({ length: CLIENTS }, () => RawClient.connect(server.listeners[0]!)),
-    );
+    const clients = await Promise.all(Array.from({ length: CLIENTS }, () => RawClient.connect(server.listeners[0]!)));
     await waitUntil(() => server.connections.size === CLIENTS, `${CLIENTS} open connections`);
     await Promise.all(
       clients.map(async (client, i) => {

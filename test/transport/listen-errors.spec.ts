@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ListenError } from '../../src/errors.js';
@@ -13,9 +13,7 @@ let squatter: Server | undefined;
 /** A port some other program holds. */
 function busyPort(): Promise<number> {
   return new Promise((resolve) => {
-    squatter = createServer().listen({ host: '127.0.0.1', port: 0 }, () =>
-      resolve((squatter!.address() as AddressInfo).port),
-    );
+    squatter = createServer().listen({ host: '127.0.0.1', port: 0 }, () => resolve((squatter!.address() as AddressInfo).port));
   });
 }
 

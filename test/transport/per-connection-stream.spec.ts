@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Slice } from '../../src/records.js';
 import type { Connection, TransportServer } from '../../src/transport/types.js';
 import { RawClient } from '../helpers/rawClient.js';
-import { cleanup, echo, keep, serve, target, track, type KeptSlice } from '../helpers/servers.js';
+import { cleanup, echo, type KeptSlice, keep, serve, target, track } from '../helpers/servers.js';
 import { SOCKET_KINDS, transports } from '../helpers/transports.js';
 import { waitUntil } from '../helpers/wait.js';
 
