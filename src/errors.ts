@@ -116,3 +116,34 @@ export class RemoteError extends RingwireError {
     if (error.data !== undefined) this.data = error.data;
   }
 }
+
+/**
+ * A handler failed unexpectedly: it threw (or rejected, or its Observable errored)
+ * with something other than an {@link RpcError}, or its result could not be
+ * encoded. The caller was answered -32603 "Internal error" with no detail; this is
+ * what the server passes to `onError` so that the failure is seen. The original
+ * error is the `cause` (its stack included); nothing of it went on the wire.
+ *
+ * @example
+ * ```ts
+ * const server = await createServer({
+ *   listen: [{ port: 7070 }],
+ *   handlers,
+ *   onError(error) {
+ *     if (error instanceof HandlerError) console.warn(`${error.method} failed: ${error.message}`);
+ *   },
+ * });
+ * ```
+ */
+export class HandlerError extends RingwireError {
+  /** The method whose handler failed. */
+  readonly method: string;
+  /** The JSON-RPC code the caller was answered with (-32603). */
+  readonly rpcCode: number;
+  constructor(method: string, cause: unknown, rpcCode: number = ErrorCode.InternalError) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('RINGWIRE_HANDLER_FAILED', `handler ${method} failed: ${why}`, { cause });
+    this.method = method;
+    this.rpcCode = rpcCode;
+  }
+}
