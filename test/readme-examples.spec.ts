@@ -1,83 +1,88 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+/**
+ * The README's examples, run exactly as written: every fenced `js` block whose
+ * first line names a file (`// app.mjs ...`) is written, unchanged, into a fresh
+ * folder inside this repository (where `import 'ringwire'` resolves to the package
+ * itself, through its exports map and dist/) and run with node. If a spec here
+ * fails, the README is wrong.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { interval, take } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { decodeJsonRpc, detectProtocol, encodeJsonRpc, handle, jsonFrames, route } from '../operators/index.js';
-import { connect, createServer, ErrorCode, type HandlerContext, listen, RpcError, type TransportServer } from '../src/index.js';
-import { endRecord, lettered, readable, runMarbles, slicesOf, testConnection } from '../src/testing/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../src/client/connect.js';
+import { ensureBuilt, ROOT } from './fixtures/cli.js';
+import { until } from './fixtures/harness.js';
 
-// The README's tour, run as written (paths moved to a temp dir): if this fails, the README is wrong.
+/** The README's named `js` blocks: file name to source. */
+function examples(): Map<string, string> {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const blocks = new Map<string, string>();
+  for (const match of readme.matchAll(/```js\n(\/\/ ([\w.-]+\.mjs)[^\n]*\n[\s\S]*?)```/g)) blocks.set(match[2]!, match[1]!);
+  return blocks;
+}
+
+// Not under node_modules (no self-reference there) and not in os.tmpdir() (no
+// package.json above it): a folder of the repository, ignored by git.
+let dir: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = mkdtempSync(join(ROOT, '.readme-run-'));
+  for (const [name, source] of examples()) writeFileSync(join(dir, name), source);
+}, 180_000);
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function start(file: string): { child: ChildProcess; output: () => { stdout: string; stderr: string }; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+async function runToEnd(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = start(file);
+  const code = await Promise.race([run.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+  if (code === 'timeout') throw new Error(`${file} did not exit within 20 s: ${JSON.stringify(run.output())}`);
+  return { code, ...run.output() };
+}
+
 describe('README examples', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rw-readme-'));
-  let closeAll: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const close of closeAll.reverse()) await close();
-    closeAll = [];
+  it('has the four tour files', () => {
+    expect([...examples().keys()].sort()).toEqual(['app.mjs', 'marbles.mjs', 'my-handlers.mjs', 'pipeline.mjs']);
   });
 
-  it('1. the library pipeline answers JSON-RPC', async () => {
-    const server: TransportServer = await listen({ listen: [{ unix: join(dir, 'app.sock') }, { port: 0 }] });
-    closeAll.push(() => server.close());
-    server.slices$
-      .pipe(
-        detectProtocol(),
-        jsonFrames({ maxMessageBytes: 64 * 1024 }),
-        decodeJsonRpc(),
-        route({ add: ([a, b]: number[]) => a! + b! }),
-        handle(),
-        encodeJsonRpc(),
-      )
-      .subscribe((r) => {
-        if (r.type === 'out') r.connection.write(r.bytes);
-      });
-    const client = await connect(join(dir, 'app.sock'));
-    closeAll.push(() => client.close());
+  it('1. pipeline.mjs answers JSON-RPC on ./app.sock until SIGINT, then exits and removes the socket', async () => {
+    const run = start('pipeline.mjs');
+    const sock = join(dir, 'app.sock');
+    await until(() => existsSync(sock) || run.child.exitCode !== null, 'pipeline.mjs listening', 10_000);
+    const client = await connect(sock);
     expect(await client.call('add', [2, 3])).toBe(5);
-  });
+    await client.close();
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(run.output().stderr).toBe('');
+    expect(existsSync(sock)).toBe(false);
+  }, 30_000);
 
-  it('2. the server with a handler module shape, and the client', async () => {
-    const handlers = {
-      divide([a, b]: number[]) {
-        if (b === 0) throw new RpcError(ErrorCode.InvalidParams, 'Division by zero');
-        return a! / b!;
-      },
-      ticks: ([n]: number[]) => interval(10).pipe(take(n!)),
-      async slow([ms]: number[], ctx: HandlerContext) {
-        await new Promise((resolve, reject) => {
-          const t = setTimeout(resolve, ms);
-          ctx.signal.addEventListener('abort', () => {
-            clearTimeout(t);
-            reject(ctx.signal.reason);
-          });
-        });
-        return ms;
-      },
-    };
-    const server = await createServer({ listen: [{ unix: join(dir, 'srv.sock') }], handlers });
-    closeAll.push(() => server.close());
-    const client = await connect(join(dir, 'srv.sock'), { protocol: 'mcp1' });
-    closeAll.push(() => client.close());
-    expect(await client.call('divide', [1, 4])).toBe(0.25);
-    await expect(client.call('divide', [1, 0])).rejects.toMatchObject({ rpcCode: -32602, message: 'Division by zero' });
-    const items: unknown[] = [];
-    await new Promise<void>((resolve, reject) =>
-      client.stream('ticks', [3]).subscribe({ next: (v) => items.push(v), error: reject, complete: resolve }),
-    );
-    expect(items).toEqual([0, 1, 2]);
-    expect(await client.call('slow', [5])).toBe(5);
-  });
+  it('2. app.mjs serves my-handlers.mjs and prints what its comments say', async () => {
+    const { code, stdout, stderr } = await runToEnd('app.mjs');
+    expect(stderr).toBe('');
+    expect(stdout.split('\n').filter(Boolean)).toEqual(['0.25', '-32602 Division by zero', '0', '1', '2']);
+    expect(code).toBe(0);
+  }, 30_000);
 
-  it('3. the marble spec passes', () => {
-    runMarbles(({ cold, expectObservable }) => {
-      const conn = testConnection();
-      const source = cold('a-b-c|', lettered([...slicesOf(conn, '{"method":', '"ping"}\n'), endRecord(conn)]));
-      expectObservable(source.pipe(detectProtocol(), jsonFrames(), readable())).toBe('--f-e|', {
-        f: { type: 'frame', connection: conn.id, protocol: 'jsonrpc', text: '{"method":"ping"}' },
-        e: { type: 'end', connection: conn.id },
-      });
-    });
-  });
-
-  it('cleans up', () => rmSync(dir, { recursive: true, force: true }));
+  it('3. marbles.mjs passes', async () => {
+    const { code, stderr } = await runToEnd('marbles.mjs');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  }, 30_000);
 });
