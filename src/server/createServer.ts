@@ -41,7 +41,9 @@ export interface RpcServer {
  * console.log(server.listeners.map((l) => l.name));
  * process.on('SIGTERM', () => void server.close());
  * ```
- * @throws OptionsError, AddressInUseError, NotASocketError, ListenError
+ * @throws OptionsError, AddressInUseError, NotASocketError, ListenError, or what
+ * `options.pipeline` threw. A failure after the listeners opened closes them (and
+ * removes their socket files) and ends the worker pool before the promise rejects.
  */
 export async function createServer(options: ServerOptions): Promise<RpcServer> {
   validateOptions(options);
@@ -49,40 +51,54 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
   const onError = options.onError ?? ((error: unknown) => console.error('ringwire:', error));
   const stats = new StatsCollector();
   const pool = options.workers ? await createWorkerPool({ module: options.handlersModule!, workers: options.workers, onError }) : undefined;
-  let handlers: Handlers;
-  let transport: TransportServer;
+  let transport: TransportServer | undefined;
+  let server: Server | undefined;
   try {
     const given: Handlers = pool?.handlers ?? options.handlers ?? (await loadHandlersModule(options.handlersModule!));
-    handlers = timedHandlers(given, stats.latency);
+    let handlers = timedHandlers(given, stats.latency);
     transport = await listen({
       listen: listenTargets(options),
       transport: options.transport ?? 'auto',
       maxConnections: limits.maxConnections,
       writeHighWaterBytes: limits.writeHighWaterBytes,
     });
+    server = new Server(transport, stats, pool, limits.drainTimeoutMs);
+    if (options.exposeStats) handlers = { ...handlers, 'rpc.stats': statsHandler(server) };
+
+    const disconnects = transport.connections$.pipe(
+      filter((e) => e.type === 'close'),
+      map((e): Connection => e.connection),
+    );
+    let stages: PipelineStages = defaultStages({
+      handlers,
+      limits,
+      proxyProtocol: transport.listeners.some((l) => l.proxyProtocol),
+      disconnects,
+      concurrency: options.concurrency,
+      scheduler: options.scheduler,
+    });
+    if (options.pipeline) stages = options.pipeline(stages);
+    checkStages(stages);
+    server.start(composeStages(instrument(stages, server.tracker)), onError);
+    return server;
   } catch (error) {
-    await pool?.close();
+    // A server that never started must not keep its sockets: the process would never
+    // exit, and clients would connect to a listener that nobody answers.
+    await abandon(server, transport, pool, onError);
     throw error;
   }
-  const server = new Server(transport, stats, pool, limits.drainTimeoutMs);
-  if (options.exposeStats) handlers = { ...handlers, 'rpc.stats': statsHandler(server) };
+}
 
-  const disconnects = transport.connections$.pipe(
-    filter((e) => e.type === 'close'),
-    map((e): Connection => e.connection),
-  );
-  let stages: PipelineStages = defaultStages({
-    handlers,
-    limits,
-    proxyProtocol: transport.listeners.some((l) => l.proxyProtocol),
-    disconnects,
-    concurrency: options.concurrency,
-    scheduler: options.scheduler,
-  });
-  if (options.pipeline) stages = options.pipeline(stages);
-  checkStages(stages);
-  server.start(composeStages(instrument(stages, server.tracker)), onError);
-  return server;
+/** Closes what a failed createServer() had opened; a failure to close is reported, not thrown over the cause. */
+async function abandon(
+  server: Server | undefined,
+  transport: TransportServer | undefined,
+  pool: WorkerPool | undefined,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  server?.stop();
+  const closing = [transport?.close(), pool?.close()];
+  for (const outcome of await Promise.allSettled(closing)) if (outcome.status === 'rejected') onError(outcome.reason);
 }
 
 class Server implements RpcServer {
@@ -112,11 +128,22 @@ class Server implements RpcServer {
     return this.pool?.threads ?? 0;
   }
 
-  /** Subscribes ONCE: every connection's records flow through this one pipeline. */
+  /**
+   * Subscribes ONCE: every connection's records flow through this one pipeline.
+   * @throws what the pipeline errored with while it was being subscribed.
+   */
   start(operator: ReturnType<typeof composeStages>, onError: (error: unknown) => void): void {
+    let starting = true;
+    let failedToStart: { error: unknown } | undefined;
     const subscribe = (): void => {
       this.pipeline = this.transport.slices$.pipe(operator).subscribe(
         sink((error) => {
+          // A pipeline that errors while it is subscribed would error again on every
+          // restart: that is a broken pipeline, for createServer() to reject with.
+          if (starting) {
+            failedToStart = { error };
+            return;
+          }
           // Per-connection state died with the pipeline: report, drop the connections, start afresh.
           onError(error);
           for (const conn of this.transport.connections) conn.close();
@@ -125,6 +152,14 @@ class Server implements RpcServer {
       );
     };
     subscribe();
+    starting = false;
+    if (failedToStart !== undefined) throw failedToStart.error;
+  }
+
+  /** Undoes the constructor and start() of a server that will never be returned. */
+  stop(): void {
+    this.pipeline?.unsubscribe();
+    this.lifecycle.unsubscribe();
   }
 
   stats(): ServerStats {
