@@ -1,5 +1,5 @@
 /**
- * Room on every connection for the operators' per-connection state (DESIGN.md: one
+ * Room on every connection for the operators' per-connection state (docs/ARCHITECTURE.md: one
  * pipeline for all connections, state in small plain slots). The array lives on the
  * connection so that a record's state is one indexed load away, not a Map lookup.
  * @module

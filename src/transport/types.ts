@@ -59,7 +59,7 @@ export interface ListenerInfo {
 
 /**
  * One client connection. A small plain object: the transport keeps no RxJS state
- * per connection (see DESIGN.md, "One pipeline for all connections"), so an idle
+ * per connection (docs/ARCHITECTURE.md, "Per-connection state: slots on the connection"), so an idle
  * connection costs a few
  * hundred bytes.
  *

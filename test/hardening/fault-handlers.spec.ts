@@ -1,5 +1,5 @@
 /**
- * Handlers that fail (PROTOCOL.md 2.2, DESIGN.md "Handlers"): one that throws, one
+ * Handlers that fail (docs/PROTOCOL.md 2.2; docs/WORKERS.md for workers): one that throws, one
  * whose promise rejects, one that hangs until its client goes away. Only that
  * request fails; the connection and the server go on; a hung handler's ctx.signal
  * fires when its client disconnects and the server forgets the connection.
