@@ -18,8 +18,8 @@ import { hop } from './internal/hop.js';
  *   A broken notification is dropped: notifications are never answered.
  * - type 5 ping: a `pong` reply with the same id; type 7 cancel: a CancelRecord.
  *
- * `params: nil` counts as absent: MessagePack encoders commonly write nil for an
- * unset optional field. Hostile payloads (nesting thousands deep, lengths claimed
+ * `params: nil` is not absent: params, when present, must be an array or a map
+ * (PROTOCOL.md 3), as JSON-RPC's `"params": null` is -32600 too. Hostile payloads (nesting thousands deep, lengths claimed
  * past the frame, msgpackr's own extension types) are rejected as -32700 before
  * msgpackr runs, so nothing recurses deeply or allocates past the frame's size.
  * Decoded maps are plain objects in which a `__proto__` key never sets a prototype
@@ -86,7 +86,7 @@ function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, ou
   let params: unknown;
   if (isPlainObject(payload)) {
     method = own(payload, 'method');
-    params = own(payload, 'params') ?? undefined;
+    params = own(payload, 'params');
   }
   if (typeof method !== 'string' || !isParams(params)) {
     if (!notification) out.next(errorReply(frame, header, json, INVALID_REQUEST));

@@ -115,9 +115,16 @@ describe('decodeMcp1()', () => {
       ]);
     });
 
-    it('treats nil params as absent', () => {
+    it('answers nil params -32600: params, when present, must be an array or a map', () => {
       const payload = Uint8Array.from([0x82, 0xa6, ...Buffer.from('method'), 0xa1, 0x6d, 0xa6, ...Buffer.from('params'), 0xc0]);
-      expect(decodeAll([mcp1(1, 2, payload)])).toEqual([request({ id: 2, method: 'm' })]);
+      const [reply] = decodeAll([mcp1(1, 2, payload), mcp1(1, 3, '{"method":"m","params":null}', 1)]);
+      expect(reply).toMatchObject({ type: 'reply', id: 2 });
+      expect(
+        decodeAll([mcp1(1, 2, payload), mcp1(1, 3, '{"method":"m","params":null}', 1)]).map((r) => (r as { error?: unknown }).error),
+      ).toEqual([
+        { code: -32600, message: 'Invalid Request' },
+        { code: -32600, message: 'Invalid Request' },
+      ]);
     });
 
     it('decodes JSON payloads when flags bit 0 is set, and marks the request json', () => {

@@ -62,11 +62,11 @@ export function answersFor(id: number, flags: number, method: string, outcome: O
   return [[2, id, flags, outcome.result ?? null]];
 }
 
-/** The answer to a request payload the fuzzer knows the value of (PROTOCOL.md 3; nil params count as absent). */
+/** The answer to a request payload the fuzzer knows the value of (PROTOCOL.md 3: params, when present, an array or a map; nil is neither). */
 export function answersToPayload(id: number, flags: number, payload: unknown): Answer[] {
   const plain = typeof payload === 'object' && payload !== null && Object.getPrototypeOf(payload) === Object.prototype;
   const m = plain ? (payload as Record<string, unknown>) : {};
-  const p = Object.hasOwn(m, 'params') ? (m.params ?? undefined) : undefined;
+  const p = Object.hasOwn(m, 'params') ? m.params : undefined;
   const paramsOk =
     p === undefined || (typeof p === 'object' && p !== null && (Array.isArray(p) || Object.getPrototypeOf(p) === Object.prototype));
   if (!plain || typeof m.method !== 'string' || !Object.hasOwn(m, 'method') || !paramsOk) {
