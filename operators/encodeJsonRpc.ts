@@ -1,10 +1,13 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/records.js';
+import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcReplyBody, ViolationRecord } from '../src/records.js';
 import { responseJson, safeResponseJson } from './codec/jsonrpc.js';
 import { resultLine } from './codec/resultLine.js';
 import { encodeContentLength, encodeLine } from './codec/utf8.js';
 import { INTERNAL_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
+import type { EncodeOptions } from './internal/options.js';
+
+type OnFailure = EncodeOptions['onFailure'];
 
 /**
  * Encodes JSON-RPC replies (`protocol` `'jsonrpc'` or `'lsp'`) into the bytes to
@@ -13,7 +16,8 @@ import { hop } from './internal/hop.js';
  *
  * - `result`: `{"jsonrpc":"2.0","id":…,"result":…}` (undefined becomes null);
  *   `error`: `{"jsonrpc":"2.0","id":…,"error":{"code","message","data"?}}`;
- * - a value JSON cannot hold (BigInt, a cycle) becomes -32603 "Internal error";
+ * - a value JSON cannot hold (BigInt, a cycle, a throwing toJSON) becomes -32603
+ *   "Internal error", and the error is handed to `options.onFailure`;
  * - a reply carrying a `Batch` is one member's answer: it joins `batch.replies`
  *   (unless `silent`) and the batch is written as one array when its last member
  *   is answered; a batch of notifications only writes nothing;
@@ -39,14 +43,16 @@ import { hop } from './internal/hop.js';
  *   if (r.close) r.connection.end();
  * });
  * ```
+ * @param options See {@link EncodeOptions}.
  * @return An operator: ReplyRecord | ViolationRecord (JSON-RPC) → OutboundRecord.
  */
-export function encodeJsonRpc(): OperatorFunction<PipelineRecord, PipelineRecord> {
+export function encodeJsonRpc(options: EncodeOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
+  const onFailure = options.onFailure;
   return (source) =>
     new Observable<PipelineRecord>((subscriber) =>
       hop(source, subscriber, (record) => {
         if (record.type === 'reply' && record.protocol !== 'mcp1') {
-          const bytes = encodeReply(record);
+          const bytes = encodeReply(record, onFailure);
           if (bytes !== undefined) subscriber.next({ type: 'out', connection: record.connection, bytes });
         } else if (record.type === 'violation' && record.protocol !== 'mcp1') {
           subscriber.next({ type: 'out', connection: record.connection, bytes: encodeViolation(record), close: true });
@@ -59,28 +65,30 @@ export function encodeJsonRpc(): OperatorFunction<PipelineRecord, PipelineRecord
 
 const EMPTY = new Uint8Array(0);
 
-function encodeReply(reply: ReplyRecord): Uint8Array | undefined {
+function encodeReply(reply: ReplyRecord, onFailure: OnFailure): Uint8Array | undefined {
   if (reply.kind !== 'result' && reply.kind !== 'error') return undefined;
-  if (reply.batch !== undefined) return answerBatchMember(reply, reply.batch);
+  if (reply.batch !== undefined) return answerBatchMember(reply, reply.batch, onFailure);
   if (reply.silent) return undefined;
   if (reply.protocol === 'jsonrpc' && reply.error === undefined) {
     let line: Uint8Array | undefined;
     try {
       line = resultLine(reply.id, reply.result);
-    } catch {
+    } catch (error) {
       // Not serializable (asked once: a toJSON runs once, as it would in responseJson).
+      onFailure?.(reply.method, error);
       return frame(reply.protocol, responseJson(reply.id, undefined, INTERNAL_ERROR));
     }
     if (line !== undefined) return line;
   }
-  return frame(reply.protocol, safeResponseJson(reply.id, reply.result, reply.error));
+  return frame(reply.protocol, reportingResponseJson(reply, onFailure));
 }
 
-function answerBatchMember(reply: ReplyRecord, batch: Batch): Uint8Array | undefined {
+function answerBatchMember(reply: ReplyRecord, batch: Batch, onFailure: OnFailure): Uint8Array | undefined {
   // A stray second answer for a finished batch must not write it twice.
   if (batch.pending <= 0) return undefined;
   if (!reply.silent) {
-    batch.replies.push(reply.error !== undefined ? { id: reply.id, error: reply.error } : { id: reply.id, result: reply.result });
+    const { id, method } = reply;
+    batch.replies.push(reply.error !== undefined ? { id, error: reply.error, method } : { id, result: reply.result, method });
   }
   if (--batch.pending > 0 || batch.replies.length === 0) return undefined;
   let text = '[';
@@ -88,9 +96,20 @@ function answerBatchMember(reply: ReplyRecord, batch: Batch): Uint8Array | undef
     const member = batch.replies[i]!;
     if (i > 0) text += ',';
     // Serialized member by member: one unserializable result costs only its own answer.
-    text += safeResponseJson(member.id, member.result, member.error);
+    text += reportingResponseJson(member, onFailure);
   }
   return frame(reply.protocol, text + ']');
+}
+
+/** safeResponseJson(), telling `onFailure` why a body was answered -32603 instead. */
+function reportingResponseJson(body: RpcReplyBody, onFailure: OnFailure): string {
+  if (onFailure === undefined) return safeResponseJson(body.id, body.result, body.error);
+  try {
+    return responseJson(body.id, body.result, body.error);
+  } catch (error) {
+    onFailure(body.method, error);
+    return responseJson(body.id, undefined, INTERNAL_ERROR);
+  }
 }
 
 function encodeViolation(violation: ViolationRecord): Uint8Array {

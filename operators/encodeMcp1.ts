@@ -5,6 +5,7 @@ import { packFastAfter } from './codec/msgpackPackFast.js';
 import { encodeAfter } from './codec/utf8.js';
 import { INTERNAL_ERROR, MCP1_FLAG_JSON, MCP1_HEADER_BYTES, writeMcp1Header } from './codec/wire.js';
 import { hop } from './internal/hop.js';
+import type { EncodeOptions } from './internal/options.js';
 import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Where each connection keeps the ids of its streams that failed to encode. */
@@ -24,8 +25,8 @@ const SLOT = reserveSlot();
  *
  * Payloads are MessagePack, or UTF-8 JSON with flags bit 0 when the reply has
  * `json` (the request came that way). `silent` replies write nothing. A value the
- * payload encoding cannot hold becomes a type-3 -32603 "Internal error" frame;
- * if that was a stream item, the rest of that stream is dropped up to its final
+ * payload encoding cannot hold becomes a type-3 -32603 "Internal error" frame,
+ * and the error is handed to `options.onFailure`; if that was a stream item, the rest of that stream is dropped up to its final
  * reply, so the client sees one error and nothing after it. A ViolationRecord with
  * `protocol` `'mcp1'` becomes a type-3 frame with id 0 and `close: true`.
  * Other records pass through.
@@ -42,9 +43,11 @@ const SLOT = reserveSlot();
  *   if (r.type === 'out') r.connection.write(r.bytes);
  * });
  * ```
+ * @param options See {@link EncodeOptions}.
  * @return An operator: ReplyRecord | ViolationRecord (MCP1) → OutboundRecord.
  */
-export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
+export function encodeMcp1(options: EncodeOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
+  const onFailure = options.onFailure;
   return (source) =>
     new Observable<PipelineRecord>((subscriber) => {
       // Per connection, ids whose stream failed to encode: their later replies are dropped.
@@ -52,10 +55,13 @@ export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
       return hop(source, subscriber, (record) => {
         if (record.type === 'reply' && record.protocol === 'mcp1') {
           if (record.silent || isBroken(broken, record)) return;
-          subscriber.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken) });
+          subscriber.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken, onFailure) });
         } else if (record.type === 'violation' && record.protocol === 'mcp1') {
+          // A violation's error is the server's own, not a handler's: nothing to report.
           const bytes =
-            record.error === undefined ? new Uint8Array(0) : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false);
+            record.error === undefined
+              ? new Uint8Array(0)
+              : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false, undefined, undefined);
           subscriber.next({ type: 'out', connection: record.connection, bytes, close: true });
         } else {
           if (record.type === 'end') broken.delete(record.connection);
@@ -65,16 +71,16 @@ export function encodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
     });
 }
 
-function encodeReply(reply: ReplyRecord, broken: ConnectionMap<Set<number>>): Uint8Array {
+function encodeReply(reply: ReplyRecord, broken: ConnectionMap<Set<number>>, onFailure: OnFailure): Uint8Array {
   const id = mcp1Id(reply);
   const json = reply.json === true;
   switch (reply.kind) {
     case 'pong':
       return frame(Mcp1Type.Pong, id, undefined, json, true);
     case 'error':
-      return frameOrInternalError(Mcp1Type.Error, id, errorPayload(reply.error ?? INTERNAL_ERROR), json);
+      return frameOrInternalError(Mcp1Type.Error, id, errorPayload(reply.error ?? INTERNAL_ERROR), json, reply, onFailure);
     case 'item': {
-      const bytes = tryFrame(Mcp1Type.StreamItem, id, reply.result, json);
+      const bytes = tryFrame(Mcp1Type.StreamItem, id, reply.result, json, reply, onFailure);
       if (bytes !== undefined) return bytes;
       let ids = broken.get(reply.connection);
       if (ids === undefined) broken.set(reply.connection, (ids = new Set()));
@@ -82,7 +88,7 @@ function encodeReply(reply: ReplyRecord, broken: ConnectionMap<Set<number>>): Ui
       return frame(Mcp1Type.Error, id, INTERNAL_ERROR, json);
     }
     default:
-      return frameOrInternalError(Mcp1Type.Response, id, reply.result, json);
+      return frameOrInternalError(Mcp1Type.Response, id, reply.result, json, reply, onFailure);
   }
 }
 
@@ -106,14 +112,32 @@ function errorPayload(error: RpcErrorObject): RpcErrorObject {
     : { code: error.code, message: error.message, data: error.data };
 }
 
-function frameOrInternalError(type: number, id: number, value: unknown, json: boolean): Uint8Array {
-  return tryFrame(type, id, value, json) ?? frame(Mcp1Type.Error, id, INTERNAL_ERROR, json);
+type OnFailure = EncodeOptions['onFailure'];
+
+function frameOrInternalError(
+  type: number,
+  id: number,
+  value: unknown,
+  json: boolean,
+  reply: ReplyRecord | undefined,
+  onFailure: OnFailure,
+): Uint8Array {
+  return tryFrame(type, id, value, json, reply, onFailure) ?? frame(Mcp1Type.Error, id, INTERNAL_ERROR, json);
 }
 
-function tryFrame(type: number, id: number, value: unknown, json: boolean): Uint8Array | undefined {
+/** The frame, or undefined (and `onFailure` told why) when the value cannot be encoded. */
+function tryFrame(
+  type: number,
+  id: number,
+  value: unknown,
+  json: boolean,
+  reply: ReplyRecord | undefined,
+  onFailure: OnFailure,
+): Uint8Array | undefined {
   try {
     return frame(type, id, value, json);
-  } catch {
+  } catch (error) {
+    if (onFailure !== undefined && reply !== undefined) onFailure(reply.method, error);
     return undefined;
   }
 }

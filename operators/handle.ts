@@ -36,6 +36,24 @@ export interface HandleOptions {
    * Default Infinity (the server passes `limits.maxOutputBytes`).
    */
   readonly maxStreamBacklogBytes?: number;
+  /**
+   * Called once for each handler that failed unexpectedly: it threw, rejected, or
+   * its Observable errored with anything that is not an `RpcError`, so its caller
+   * was answered -32603 "Internal error" and nothing of `error` went on the wire.
+   * An `RpcError` is an answer, not a failure, and a request cancelled or dropped
+   * with its connection is not reported either (whatever its handler then throws).
+   * Called after the -32603 reply has gone downstream; a throw from it errors the
+   * output, as a throw inside any operator does. Never called for a request that
+   * succeeds: reporting costs nothing until something fails. With it, every reply
+   * also carries its request's `method`, so that an encoder's `onFailure` can name
+   * the method of an answer that cannot be encoded.
+   *
+   * @example
+   * ```ts
+   * handle({ onFailure: (method, error) => console.warn(`${method} failed`, error) })
+   * ```
+   */
+  readonly onFailure?: (method: string, error: unknown) => void;
 }
 
 /** The error of a stream whose client stopped reading it. */
@@ -58,7 +76,8 @@ const STREAM_TOO_LONG = Object.freeze({
  *
  * - a value, or a Promise / thenable of one: `result`;
  * - a thrown or rejected `RpcError`: its code, message and data; anything else
- *   thrown: -32603 "Internal error", with no message or stack on the wire;
+ *   thrown: -32603 "Internal error", with no message or stack on the wire, and
+ *   the error handed to `options.onFailure`;
  * - an Observable: on MCP1 each value is an `item` reply, then a final `result`
  *   with no value; on JSON-RPC one final `result` holding the array of all values;
  * - a notification: one final `silent` reply, whatever the handler did.
@@ -104,6 +123,7 @@ export function handle(options: HandleOptions = {}): OperatorFunction<PipelineRe
         options.scheduler,
         options.maxCollectedItems ?? 100_000,
         options.maxStreamBacklogBytes ?? Infinity,
+        options.onFailure,
       );
       const disconnects = options.disconnects?.subscribe({
         next: (connection) => dispatcher.drop(connection),
@@ -138,7 +158,13 @@ class Dispatcher {
     private readonly scheduler: SchedulerLike | undefined,
     private readonly maxCollectedItems: number,
     private readonly maxStreamBacklogBytes: number,
-  ) {}
+    private readonly onFailure: ((method: string, error: unknown) => void) | undefined,
+  ) {
+    this.named = onFailure !== undefined;
+  }
+
+  /** Replies carry their method (for the encoders' reports) when failures are reported at all. */
+  private readonly named: boolean;
 
   onRecord(record: PipelineRecord): void {
     if (record.type === 'request' && record.handler !== undefined) return this.admit(record as Routed);
@@ -178,7 +204,7 @@ class Dispatcher {
   private admit(record: Routed): void {
     if (record.protocol === 'mcp1' && !record.notification && this.inFlight.first(record.connection, record.id) !== undefined) {
       const data = `id ${String(record.id)} is already in flight on this connection`;
-      this.out.next(reply(record, 'error', undefined, { code: ErrorCode.InvalidRequest, message: 'Invalid Request', data }));
+      this.out.next(reply(record, this.named, 'error', undefined, { code: ErrorCode.InvalidRequest, message: 'Invalid Request', data }));
       return;
     }
     const call = new Call(this, record);
@@ -197,7 +223,7 @@ class Dispatcher {
     if (call === undefined) return; // already answered, or never seen: nothing to do
     this.retire(call);
     call.abort(new RpcError(REQUEST_CANCELLED.code, REQUEST_CANCELLED.message));
-    this.out.next(reply(call.record, 'error', undefined, REQUEST_CANCELLED));
+    this.out.next(reply(call.record, this.named, 'error', undefined, REQUEST_CANCELLED));
     this.drain();
     this.maybeComplete();
   }
@@ -247,7 +273,7 @@ class Dispatcher {
       this.fail(call, err);
       return;
     }
-    this.finish(call, reply(call.record, 'result', value, undefined));
+    this.finish(call, reply(call.record, this.named, 'result', value, undefined));
   }
 
   private stream(call: Call, values: Observable<unknown>): void {
@@ -262,19 +288,19 @@ class Dispatcher {
           if (call.done || record.notification) return;
           if (perItem) {
             if (record.connection.writableLength > this.maxStreamBacklogBytes) {
-              this.finish(call, reply(record, 'error', undefined, STREAM_BACKLOG));
+              this.finish(call, reply(record, this.named, 'error', undefined, STREAM_BACKLOG));
               call.abort(undefined);
               return;
             }
-            this.out.next(reply(record, 'item', value, undefined, false));
+            this.out.next(reply(record, this.named, 'item', value, undefined, false));
           } else if ((call.items ??= []).push(value) > this.maxCollectedItems) {
             // finish() unsubscribes the stream (it runs on: retire marks the call done).
-            this.finish(call, reply(record, 'error', undefined, STREAM_TOO_LONG));
+            this.finish(call, reply(record, this.named, 'error', undefined, STREAM_TOO_LONG));
             call.abort(undefined);
           }
         },
         error: (err: unknown) => this.fail(call, err),
-        complete: () => this.finish(call, reply(record, 'result', perItem ? undefined : (call.items ?? []), undefined)),
+        complete: () => this.finish(call, reply(record, this.named, 'result', perItem ? undefined : (call.items ?? []), undefined)),
       });
     } catch (err) {
       // An interop Observable (isObservable accepts any object with subscribe and lift) may throw.
@@ -286,7 +312,23 @@ class Dispatcher {
   }
 
   private fail(call: Call, err: unknown): void {
-    this.finish(call, reply(call.record, 'error', undefined, errorObject(err)));
+    // A cancelled or dropped call is done already: what its handler throws then is no failure.
+    if (call.done) return;
+    const error = errorObject(err);
+    // finish(), with the report between the answer and a completion it may bring.
+    this.retire(call);
+    this.out.next(reply(call.record, this.named, 'error', undefined, error));
+    if (error === INTERNAL_ERROR && this.onFailure !== undefined) {
+      try {
+        this.onFailure(call.record.method, err);
+      } catch (thrown) {
+        // Here from a promise's callback too, where a throw would be an unhandled rejection.
+        this.out.error(thrown);
+        return;
+      }
+    }
+    this.drain();
+    this.maybeComplete();
   }
 
   private finish(call: Call, answer: ReplyRecord): void {
@@ -356,6 +398,7 @@ function errorObject(err: unknown): RpcErrorObject {
 
 function reply(
   record: RequestRecord,
+  named: boolean,
   kind: ReplyRecord['kind'],
   result: unknown,
   error: RpcErrorObject | undefined,
@@ -374,5 +417,7 @@ function reply(
     silent: silent ? true : undefined,
     batch: record.batch,
     json: record.json,
+    // Always present, so that every reply has one shape; named only where failures are reported.
+    method: named ? record.method : undefined,
   };
 }

@@ -15,6 +15,7 @@ export { type DetectProtocolOptions, detectProtocol } from './detectProtocol.js'
 export { encodeJsonRpc } from './encodeJsonRpc.js';
 export { encodeMcp1 } from './encodeMcp1.js';
 export { type HandleOptions, handle } from './handle.js';
+export type { EncodeOptions } from './internal/options.js';
 export { ConnectionMap, reserveSlot } from './internal/slots.js';
 export { type JsonFramesOptions, jsonFrames } from './jsonFrames.js';
 export { type Mcp1FramesOptions, mcp1Frames } from './mcp1Frames.js';

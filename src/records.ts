@@ -134,6 +134,8 @@ export interface RpcReplyBody {
   readonly id: RpcId;
   readonly result?: unknown;
   readonly error?: RpcErrorObject;
+  /** The method answered, where known: named when the body cannot be encoded. */
+  readonly method?: string;
 }
 
 /**
@@ -155,6 +157,12 @@ export interface ReplyRecord {
   readonly silent?: boolean;
   readonly batch?: Batch;
   readonly json?: boolean;
+  /**
+   * The method of the request answered, so that an encoder can name it when the
+   * answer cannot be encoded: set by handle() when it reports failures (its
+   * `onFailure` option, as in the server's pipeline), unset otherwise.
+   */
+  readonly method?: string;
 }
 
 /**

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeJsonRpc } from '../operators/decodeJsonRpc.js';
 import { encodeJsonRpc } from '../operators/encodeJsonRpc.js';
 import { handle } from '../operators/handle.js';
+import type { EncodeOptions } from '../operators/internal/options.js';
 import { route } from '../operators/route.js';
 import { RpcError } from '../src/errors.js';
 import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcId, ViolationRecord } from '../src/records.js';
@@ -16,10 +17,10 @@ const readable: OperatorFunction<PipelineRecord, unknown> = map((r) =>
   r.type === 'out' ? { out: new TextDecoder().decode(r.bytes), close: r.close } : r,
 );
 
-function encodeAll(records: PipelineRecord[]): unknown[] {
+function encodeAll(records: PipelineRecord[], options?: EncodeOptions): unknown[] {
   let out: unknown[] = [];
   from(records)
-    .pipe(encodeJsonRpc(), readable, toArray())
+    .pipe(encodeJsonRpc(options), readable, toArray())
     .subscribe((all) => (out = all));
   return out;
 }
@@ -210,6 +211,61 @@ describe('encodeJsonRpc()', () => {
 
     it('closes silently for a violation without an error', () => {
       expect(encodeAll([violation(undefined)])).toEqual([{ out: '', close: true }]);
+    });
+  });
+
+  describe('options.onFailure', () => {
+    const internal = (id: number) => `{"jsonrpc":"2.0","id":${id},"error":{"code":-32603,"message":"Internal error"}}`;
+
+    it('is told of each reply that cannot be encoded, with its method, on every framing and in batches', () => {
+      const reports: Array<[string | undefined, string]> = [];
+      const onFailure: EncodeOptions['onFailure'] = (method, error) => reports.push([method, (error as Error).constructor.name]);
+      const cycle: Record<string, unknown> = {};
+      cycle.self = cycle;
+      const throwing = {
+        toJSON: () => {
+          throw new RangeError('toJSON bug');
+        },
+      };
+      const batch: Batch = { pending: 2, replies: [] };
+      const out = encodeAll(
+        [
+          result(1, 10n, { method: 'big' }),
+          result(2, cycle, { method: 'cycle', protocol: 'lsp' }),
+          failure(3, 1, 'x', { error: { code: 1, message: 'x', data: 1n }, method: 'badData' }),
+          result(4, throwing, { batch, method: 'inBatch' }),
+          result(5, 'fine', { batch, method: 'fine' }),
+          result(6, throwing),
+          result(7, { ok: true }, { method: 'ok' }),
+        ],
+        { onFailure },
+      );
+      expect(reports).toEqual([
+        ['big', 'TypeError'],
+        ['cycle', 'TypeError'],
+        ['badData', 'TypeError'],
+        ['inBatch', 'RangeError'],
+        [undefined, 'RangeError'],
+      ]);
+      // What goes on the wire is unchanged by reporting.
+      const body = internal(2);
+      expect(out).toEqual([
+        { out: `${internal(1)}\n` },
+        { out: `Content-Length: ${body.length}\r\n\r\n${body}` },
+        { out: `${internal(3)}\n` },
+        { out: `[${internal(4)},{"jsonrpc":"2.0","id":5,"result":"fine"}]\n` },
+        { out: `${internal(6)}\n` },
+        { out: '{"jsonrpc":"2.0","id":7,"result":{"ok":true}}\n' },
+      ]);
+    });
+
+    it('is not told of replies that encode', () => {
+      let told = 0;
+      const batch: Batch = { pending: 1, replies: [] };
+      encodeAll([result(1, 1), result(2, 'x', { protocol: 'lsp' }), failure(3, 1, 'x'), result(4, [1], { batch })], {
+        onFailure: () => told++,
+      });
+      expect(told).toBe(0);
     });
   });
 

@@ -3,6 +3,7 @@ import { from, map, type OperatorFunction, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeMcp1 } from '../operators/encodeMcp1.js';
+import type { EncodeOptions } from '../operators/internal/options.js';
 import type { PipelineRecord, ReplyRecord, ViolationRecord } from '../src/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
@@ -12,10 +13,10 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteO
 /** Outbound bytes as hex, so that records compare with toEqual. */
 const readable: OperatorFunction<PipelineRecord, unknown> = map((r) => (r.type === 'out' ? { out: hex(r.bytes), close: r.close } : r));
 
-function encodeAll(records: PipelineRecord[]): PipelineRecord[] {
+function encodeAll(records: PipelineRecord[], options?: EncodeOptions): PipelineRecord[] {
   let out: PipelineRecord[] = [];
   from(records)
-    .pipe(encodeMcp1(), toArray())
+    .pipe(encodeMcp1(options), toArray())
     .subscribe((all) => (out = all));
   return out;
 }
@@ -195,6 +196,33 @@ describe('encodeMcp1()', () => {
         [8, 1, 9],
         [2, 1, 'next request with the same id'],
       ]);
+    });
+  });
+
+  describe('options.onFailure', () => {
+    it('is told of each reply that cannot be encoded, with its method, and of nothing else', () => {
+      const reports: Array<[string | undefined, unknown]> = [];
+      const onFailure: EncodeOptions['onFailure'] = (method, error) => reports.push([method, error]);
+      const out = encodeAll(
+        [
+          reply(1, 'result', { result: 2n ** 70n, method: 'big' }),
+          reply(2, 'result', { result: 2n ** 70n, json: true, method: 'bigAsJson' }),
+          reply(3, 'error', { error: { code: 1, message: 'm', data: Symbol('d') }, method: 'badData' }),
+          reply(4, 'item', { result: 1, final: false, method: 'stream' }),
+          reply(4, 'item', { result: 2n ** 70n, final: false, method: 'stream' }),
+          reply(4, 'item', { result: 2n ** 70n, final: false, method: 'stream' }),
+          reply(4, 'result', { method: 'stream' }),
+          reply(5, 'result', { result: 2n ** 70n }),
+          reply(6, 'result', { result: { fine: [1, 'two'] }, method: 'fine' }),
+          reply(7, 'pong'),
+          { type: 'violation', connection: conn, protocol: 'mcp1', reason: 'bad-header', error: { code: -32600, message: 'x' } },
+        ],
+        { onFailure },
+      );
+      expect(reports.map(([method]) => method)).toEqual(['big', 'bigAsJson', 'badData', 'stream', undefined]);
+      for (const [, error] of reports) expect(error).toBeInstanceOf(Error);
+      // The dropped rest of a broken stream is not encoded, so not reported again.
+      expect(out).toHaveLength(9);
     });
   });
 

@@ -254,6 +254,114 @@ describe('handle()', () => {
     });
   });
 
+  describe('options.onFailure', () => {
+    type Report = [method: string, error: unknown];
+    const recorder = (): { reports: Report[]; options: HandleOptions } => {
+      const reports: Report[] = [];
+      return { reports, options: { onFailure: (method, error) => reports.push([method, error]) } };
+    };
+
+    it('is told once of each handler that failed with anything but an RpcError, after the -32603 reply', async () => {
+      const { reports, options } = recorder();
+      const secret = new Error('password=hunter2');
+      const out = await handleAll(
+        [
+          request(
+            () => {
+              throw secret;
+            },
+            { id: 1, method: 'throws' },
+          ),
+          request(() => Promise.reject(secret), { id: 2, method: 'rejects' }),
+          request(() => throwError(() => secret), { id: 3, method: 'errors', protocol: 'mcp1' }),
+          request(
+            () => {
+              throw 'a string';
+            },
+            { id: 4, method: 'throwsString' },
+          ),
+          request(
+            () => {
+              throw new Error('in a notification');
+            },
+            { id: null, notification: true, method: 'notified' },
+          ),
+        ],
+        options,
+      );
+      expect(out.filter((r) => (r as ReplyRecord).error !== undefined).map((r) => (r as ReplyRecord).error)).toEqual([
+        INTERNAL,
+        INTERNAL,
+        INTERNAL,
+        INTERNAL,
+      ]);
+      expect(reports).toEqual([
+        ['throws', secret],
+        ['errors', secret],
+        ['throwsString', 'a string'],
+        ['notified', new Error('in a notification')],
+        ['rejects', secret],
+      ]);
+    });
+
+    it('reports the failure after its answer went downstream', () => {
+      const seen: string[] = [];
+      const source = new Subject<PipelineRecord>();
+      source.pipe(handle({ onFailure: () => seen.push('reported') })).subscribe(() => seen.push('answered'));
+      source.next(
+        request(() => {
+          throw new Error('x');
+        }),
+      );
+      expect(seen).toEqual(['answered', 'reported']);
+    });
+
+    it('is not told of RpcErrors, successes, cancelled or dropped requests', async () => {
+      const { reports, options } = recorder();
+      const disconnects = new Subject<TestConnection>();
+      const dropped = testConnection();
+      const source = new Subject<PipelineRecord>();
+      const out: PipelineRecord[] = [];
+      source.pipe(handle({ ...options, disconnects })).subscribe((r) => out.push(r));
+      const rejectOnAbort = (_: unknown, ctx: HandlerContext) =>
+        new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      source.next(
+        request(
+          () => {
+            throw new RpcError(-32602, 'Invalid params');
+          },
+          { id: 1 },
+        ),
+      );
+      source.next(request(() => Promise.reject(new RpcError(-32603, 'Internal error', 'on purpose')), { id: 2 }));
+      source.next(request(() => 3, { id: 3 }));
+      source.next(request(rejectOnAbort, { id: 4 }));
+      source.next(cancel(4));
+      source.next(request(() => throwError(() => new Error('after cancel')), { id: 5, protocol: 'mcp1' }));
+      source.next(request(rejectOnAbort, { id: 6, connection: dropped }));
+      disconnects.next(dropped);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(out.map((r) => (r as ReplyRecord).error?.code ?? (r as ReplyRecord).result)).toEqual([-32602, 3, -32800, -32603, -32603]);
+      expect(reports.map(([method, error]) => [method, (error as Error).message])).toEqual([['m', 'after cancel']]);
+    });
+
+    it('names the method on every reply when given, and on none without it', async () => {
+      const records = [request(() => 1, { method: 'one' }), request(() => of(1), { id: 2, method: 'two', protocol: 'mcp1' })];
+      const named = (await handleAll(records, { onFailure: () => {} })) as ReplyRecord[];
+      expect(named.map((r) => r.method)).toEqual(['one', 'two', 'two']);
+      const plain = (await handleAll(records)) as ReplyRecord[];
+      expect(plain.map((r) => r.method)).toEqual([undefined, undefined, undefined]);
+    });
+
+    it('errors the output when onFailure throws, even from a rejected promise', async () => {
+      const bug = new Error('onFailure bug');
+      const onFailure = () => {
+        throw bug;
+      };
+      await expect(handleAll([request(() => Promise.reject(new Error('x')))], { onFailure })).rejects.toBe(bug);
+    });
+  });
+
   describe('context', () => {
     it('tells the handler its method, whether it is a notification, and the peer', async () => {
       const proxied = testConnection({ peer: { address: '10.0.0.1', port: 1 } });

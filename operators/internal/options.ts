@@ -18,6 +18,23 @@ export interface FramingOptions {
   readonly scheduler?: SchedulerLike;
 }
 
+/** Options of the encoders, encodeJsonRpc() and encodeMcp1(). */
+export interface EncodeOptions {
+  /**
+   * Called once for each reply whose value cannot be encoded (a BigInt JSON cannot
+   * hold, a cycle, a throwing `toJSON`, a Symbol): the reply was written as -32603
+   * "Internal error" instead, with nothing of `error` on the wire. `method` is the
+   * reply's `method` (set by a handle() given `onFailure`; undefined otherwise).
+   * Never called for a reply that encodes: reporting costs nothing until one fails.
+   *
+   * @example
+   * ```ts
+   * encodeJsonRpc({ onFailure: (method, error) => console.warn(`${method ?? 'a reply'} cannot be encoded`, error) })
+   * ```
+   */
+  readonly onFailure?: (method: string | undefined, error: unknown) => void;
+}
+
 /** Framing options with defaults applied and checked. */
 export interface ResolvedFraming {
   readonly maxMessageBytes: number;

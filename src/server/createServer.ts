@@ -76,6 +76,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
       disconnects,
       concurrency: options.concurrency,
       scheduler: options.scheduler,
+      onError,
     });
     if (options.pipeline) stages = options.pipeline(stages);
     checkStages(stages);

@@ -13,6 +13,7 @@ import {
   proxyProtocol,
   route,
 } from '../../operators/index.js';
+import { HandlerError } from '../errors.js';
 import type { Handlers } from '../records.js';
 import type { Connection } from '../transport/types.js';
 import type { Limits } from './options.js';
@@ -28,6 +29,11 @@ export interface DefaultStagesInput {
   readonly disconnects: Observable<Connection>;
   readonly concurrency?: number;
   readonly scheduler?: SchedulerLike;
+  /**
+   * Told of each handler that failed unexpectedly and each answer that could not
+   * be encoded, as a {@link HandlerError} (the caller was answered -32603).
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /**
@@ -42,11 +48,21 @@ export interface DefaultStagesInput {
  * ```
  */
 export function defaultStages(input: DefaultStagesInput): PipelineStages {
-  const { limits, scheduler } = input;
+  const { limits, scheduler, onError } = input;
   const framing = { maxMessageBytes: limits.maxMessageBytes, messageTimeoutMs: limits.messageTimeoutMs, scheduler };
+  // Only failures reach these: a request that succeeds makes no HandlerError, nor any call.
+  const onFailure =
+    onError === undefined
+      ? undefined
+      : (method: string | undefined, error: unknown) => onError(new HandlerError(method ?? '(unknown)', error));
   const handling = pipe(
     route(input.handlers),
-    handle({ concurrency: input.concurrency ?? Infinity, disconnects: input.disconnects, maxStreamBacklogBytes: limits.maxOutputBytes }),
+    handle({
+      concurrency: input.concurrency ?? Infinity,
+      disconnects: input.disconnects,
+      maxStreamBacklogBytes: limits.maxOutputBytes,
+      onFailure,
+    }),
   );
   const stages: PipelineStages = [
     { name: 'detectProtocol', operator: detectProtocol({ timeoutMs: limits.detectTimeoutMs, scheduler }) },
@@ -62,8 +78,8 @@ export function defaultStages(input: DefaultStagesInput): PipelineStages {
         lowWater: Math.max(0, Math.floor(limits.maxInFlight / 2)),
       }),
     },
-    { name: 'encodeMcp1', operator: encodeMcp1() },
-    { name: 'encodeJsonRpc', operator: encodeJsonRpc() },
+    { name: 'encodeMcp1', operator: encodeMcp1({ onFailure }) },
+    { name: 'encodeJsonRpc', operator: encodeJsonRpc({ onFailure }) },
   ];
   return input.proxyProtocol ? [{ name: 'proxyProtocol', operator: proxyProtocol() }, ...stages] : stages;
 }

@@ -68,7 +68,20 @@ export interface ServerOptions {
   readonly pipeline?: (stages: PipelineStages) => PipelineStages;
   /** Scheduler of the operators' timers (tests pass a virtual one). Default async. */
   readonly scheduler?: SchedulerLike;
-  /** Where the server reports errors it survives (a crashed worker, a broken pipeline). Default: console.error. */
+  /**
+   * Where the server reports errors it survives: a crashed worker, a broken
+   * pipeline, and a `HandlerError` for each handler that failed unexpectedly (it
+   * threw something other than an `RpcError`, or its result could not be encoded;
+   * the caller was answered -32603 with no detail). Default: console.error.
+   *
+   * @example
+   * ```ts
+   * onError(error) {
+   *   if (error instanceof HandlerError) log.warn({ method: error.method, cause: error.cause }, error.message);
+   *   else log.error(error);
+   * }
+   * ```
+   */
   readonly onError?: (error: unknown) => void;
 }
 

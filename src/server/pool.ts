@@ -32,7 +32,25 @@ export interface WorkerPoolOptions {
 }
 
 type TaskResult = { value: unknown } | { error: RpcErrorObject } | { stream: true };
-type StreamMessage = { t: 'item'; v: unknown } | { t: 'end' } | { t: 'error'; e: RpcErrorObject };
+/** From the worker: items, 'end', 'error'. 'fail' is the main thread's own: the worker died. */
+type StreamMessage = { t: 'item'; v: unknown } | { t: 'end' } | { t: 'error'; e: RpcErrorObject } | { t: 'fail'; error: unknown };
+
+/**
+ * What a worker answers for a handler that threw anything but an RpcError: the
+ * worker sends this error object alone, so this is all the main thread learns.
+ */
+function isWorkerFailure(error: RpcErrorObject): boolean {
+  return error.code === ErrorCode.InternalError && error.message === 'Internal error' && error.data === undefined;
+}
+
+/**
+ * The error a worker's answer stands for: an RpcError to answer with, or (for a
+ * handler that failed) a plain Error, which handle() answers -32603 and reports.
+ */
+function workerError(error: RpcErrorObject): Error {
+  if (isWorkerFailure(error)) return new Error('it threw in a worker thread, which sends no detail');
+  return new RpcError(error.code, error.message, error.data);
+}
 
 /**
  * Starts `workers` worker threads with Piscina, each importing `module`, and asks
@@ -123,15 +141,14 @@ class WorkerCall {
             return;
           }
           this.finish();
-          if ('error' in r) reject(new RpcError(r.error.code, r.error.message, r.error.data));
+          if ('error' in r) reject(workerError(r.error));
           else resolve(r.value);
         },
-        () => {
-          // The worker died (process.exit, an uncaught throw) or was terminated after the grace period.
-          const error = this.aborted
-            ? new RpcError(ErrorCode.RequestCancelled, 'Request cancelled')
-            : new RpcError(ErrorCode.InternalError, 'Internal error');
-          if (this.streaming) this.deliver({ t: 'error', e: error.toJSON() });
+        (cause: unknown) => {
+          // The worker died (process.exit, an uncaught throw) or was terminated after the grace
+          // period. Not an RpcError: handle() answers -32603 and reports it, unless cancelled.
+          const error = this.aborted ? new RpcError(ErrorCode.RequestCancelled, 'Request cancelled') : cause;
+          if (this.streaming) this.deliver({ t: 'fail', error });
           this.finish();
           reject(error);
         },
@@ -168,7 +185,7 @@ class WorkerCall {
     if (m.t === 'item') return subscriber.next(m.v);
     this.finish();
     if (m.t === 'end') subscriber.complete();
-    else subscriber.error(new RpcError(m.e.code, m.e.message, m.e.data));
+    else subscriber.error(m.t === 'fail' ? m.error : workerError(m.e));
   }
 
   private finish(): void {
