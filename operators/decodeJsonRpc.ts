@@ -8,9 +8,11 @@ import { hop } from './internal/hop.js';
 /** Options of {@link decodeJsonRpc}. */
 export interface DecodeJsonRpcOptions {
   /**
-   * The LSP notification that cancels a request (`params: {id}`), turned into a
-   * `CancelRecord` on `lsp` connections. Default `'$/cancelRequest'`; `null` passes
-   * it to the handlers like any other notification.
+   * The notification that cancels a request (`params: {id}`), turned into a
+   * `CancelRecord` on every JSON-RPC connection (NDJSON, concatenated JSON and
+   * `lsp`). Default `'$/cancelRequest'`, LSP's name, which ringwire's own client
+   * sends on every JSON-RPC framing; `null` passes it to the handlers like any
+   * other notification.
    */
   readonly cancelMethod?: string | null;
 }
@@ -26,17 +28,21 @@ export interface DecodeJsonRpcOptions {
  * - no `id` member: a notification (`notification: true`, id null);
  * - a batch array: one record per member, each carrying the same `Batch`, so that
  *   encodeJsonRpc() writes their answers as one array (`[]` is one -32600 error);
- * - on `lsp` connections, the `$/cancelRequest` notification: a `CancelRecord`.
+ * - the `$/cancelRequest` notification (`params: {id}`, a string or number id): a
+ *   `CancelRecord`, on `jsonrpc` and `lsp` connections alike, which handle() turns
+ *   into an abort of that request and a -32800 "Request cancelled" answer (unless
+ *   the request was already answered; PROTOCOL.md 3 says the same of MCP1 cancel).
  *
  * Its error replies are not `final`: no request entered handle() for them. Other
  * records pass through in order. `params` is JSON.parse's own object: a
  * `"__proto__"` key is an own property, never a prototype.
  *
  * ```
- * frame:  --f--g--|      f = {"jsonrpc":"2.0","id":1,"method":"sum","params":[1,2]}
+ * frame:  --f--g--c--|   f = {"jsonrpc":"2.0","id":1,"method":"sum","params":[1,2]}
  *                        g = {oops
+ *                        c = {"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}
  * decodeJsonRpc()
- * out:    --r--e--|      r = request id 1 "sum" [1,2];  e = error -32700, id null
+ * out:    --r--e--x--|   r = request id 1 "sum" [1,2];  e = error -32700, id null;  x = cancel id 1
  * ```
  *
  * @example
@@ -122,7 +128,7 @@ function decodeMessage(
     out.next(errorReply(frame, hasId && idValid ? (id as RpcId) : null, INVALID_REQUEST, batch));
     return;
   }
-  if (!hasId && method === cancelMethod && frame.protocol === 'lsp' && isStructured(params)) {
+  if (!hasId && method === cancelMethod && isStructured(params)) {
     const target = hasOwn.call(params, 'id') ? (params as Record<string, unknown>).id : undefined;
     if (typeof target === 'string' || typeof target === 'number') {
       out.next({ type: 'cancel', connection: frame.connection, protocol: frame.protocol, id: target });

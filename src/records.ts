@@ -121,7 +121,7 @@ export interface RequestRecord {
   readonly handler?: Handler;
 }
 
-/** A client cancelled its in-flight request `id` (MCP1 type 7, or LSP `$/cancelRequest`). */
+/** A client cancelled its in-flight request `id` (MCP1 type 7, or `$/cancelRequest` on any JSON-RPC connection). */
 export interface CancelRecord {
   readonly type: 'cancel';
   readonly connection: Connection;

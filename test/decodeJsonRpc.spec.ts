@@ -223,25 +223,58 @@ describe('decodeJsonRpc()', () => {
     });
   });
 
-  describe('LSP cancellation', () => {
+  describe('cancellation ($/cancelRequest)', () => {
     const cancel = '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":4}}';
 
-    it('turns $/cancelRequest on LSP into a CancelRecord', () => {
-      expect(decodeOne(cancel, 'lsp')).toEqual({ type: 'cancel', connection: conn, protocol: 'lsp', id: 4 });
-      expect(decodeOne('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"s"}}', 'lsp')).toEqual({
+    it.each(['jsonrpc', 'lsp'] as const)('turns $/cancelRequest on %s into a CancelRecord', (protocol) => {
+      expect(decodeOne(cancel, protocol)).toEqual({ type: 'cancel', connection: conn, protocol, id: 4 });
+      expect(decodeOne('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"s"}}', protocol)).toEqual({
         type: 'cancel',
         connection: conn,
-        protocol: 'lsp',
+        protocol,
         id: 's',
       });
     });
 
-    it('leaves it a notification on plain JSON-RPC, without an id to cancel, or when disabled', () => {
-      expect(decodeOne(cancel)).toMatchObject({ type: 'request', method: '$/cancelRequest', notification: true });
-      expect(decodeOne('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{}}', 'lsp')).toMatchObject({
-        type: 'request',
+    it('cancels in order among the requests of an NDJSON connection', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const values = {
+          f: frame('{"jsonrpc":"2.0","id":4,"method":"sleep","params":[1000]}'),
+          c: frame(cancel),
+          g: frame('{"jsonrpc":"2.0","id":5,"method":"ping"}'),
+        };
+        expectObservable(cold('-f-c-g-|', values).pipe(decodeJsonRpc())).toBe('-r-x-p-|', {
+          r: request({ id: 4, method: 'sleep', params: [1000] }),
+          x: { type: 'cancel', connection: conn, protocol: 'jsonrpc', id: 4 },
+          p: request({ id: 5, method: 'ping' }),
+        });
       });
-      expect(decodeAll([frame(cancel, 'lsp')], { cancelMethod: null })[0]).toMatchObject({ type: 'request' });
+    });
+
+    it('leaves it a notification without an id to cancel, or a request with an id of its own, or when disabled', () => {
+      for (const protocol of ['jsonrpc', 'lsp'] as const) {
+        for (const text of [
+          '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{}}',
+          '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":null}}',
+          '{"jsonrpc":"2.0","method":"$/cancelRequest","params":[4]}',
+        ]) {
+          expect(decodeOne(text, protocol)).toMatchObject({ type: 'request', method: '$/cancelRequest', notification: true });
+        }
+        expect(decodeOne('{"jsonrpc":"2.0","id":9,"method":"$/cancelRequest","params":{"id":4}}', protocol)).toMatchObject({
+          type: 'request',
+          id: 9,
+          notification: false,
+        });
+        expect(decodeAll([frame(cancel, protocol)], { cancelMethod: null })[0]).toMatchObject({ type: 'request' });
+      }
+    });
+
+    it('takes another cancel method when told', () => {
+      const custom = '{"jsonrpc":"2.0","method":"cancel","params":{"id":4}}';
+      expect(decodeAll([frame(custom)], { cancelMethod: 'cancel' })).toEqual([
+        { type: 'cancel', connection: conn, protocol: 'jsonrpc', id: 4 },
+      ]);
+      expect(decodeOne(cancel.replace('$/cancelRequest', 'cancel'))).toMatchObject({ type: 'request', method: 'cancel' });
     });
 
     it('accounts for a cancel inside a batch with a silent member answer', () => {

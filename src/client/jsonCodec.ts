@@ -23,7 +23,10 @@ export class NdjsonCodec implements ClientCodec {
     return Buffer.from(requestText(undefined, method, params) + '\n');
   }
 
-  /** LSP's cancellation notification; servers that do not know it ignore it (a notification is never answered). */
+  /**
+   * LSP's cancellation notification, which ringwire servers honour on NDJSON too;
+   * servers that do not know it ignore it (a notification is never answered).
+   */
   cancel(id: number): Uint8Array {
     return this.notification('$/cancelRequest', { id });
   }
