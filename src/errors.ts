@@ -106,14 +106,33 @@ export class ConnectionClosedError extends RingwireError {
   }
 }
 
-/** Client side: the server answered with an error object. */
-export class RemoteError extends RingwireError {
-  readonly rpcCode: number;
-  readonly data?: unknown;
+/**
+ * Client side: the server answered with an error object. It is the client's
+ * {@link RpcError}, so both sides read alike: `code` is the JSON-RPC code (a
+ * number), `message` and `data` are the server's, `toJSON()` gives the wire object.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.call('divide', [1, 0]);
+ * } catch (error) {
+ *   if (error instanceof RemoteError && error.code === ErrorCode.InvalidParams) console.log(error.message, error.data);
+ *   else throw error;
+ * }
+ * ```
+ */
+export class RemoteError extends RpcError {
   constructor(error: { code: number; message: string; data?: unknown }) {
-    super('RINGWIRE_REMOTE_ERROR', error.message);
-    this.rpcCode = error.code;
-    if (error.data !== undefined) this.data = error.data;
+    super(error.code, error.message, error.data);
+    this.name = 'RemoteError';
+  }
+
+  /**
+   * The JSON-RPC code, as `code` gives it.
+   * @deprecated Read `code`: RemoteError was once a RingwireError, whose `code` is a string.
+   */
+  get rpcCode(): number {
+    return this.code;
   }
 }
 

@@ -47,7 +47,7 @@ export class RpcClient {
 
   /**
    * Calls `method` and resolves with its result. An error reply rejects with a
-   * `RemoteError` (its `rpcCode` is the JSON-RPC code). Over MCP1 a streaming
+   * `RemoteError` (an `RpcError`: its `code` is the JSON-RPC code). Over MCP1 a streaming
    * method resolves with the array of its items, as JSON-RPC answers it.
    *
    * @example

@@ -2,7 +2,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { RpcClient } from '../../src/client/client.js';
 import { connect } from '../../src/client/connect.js';
-import { RemoteError } from '../../src/errors.js';
+import { ErrorCode, RemoteError, RpcError } from '../../src/errors.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
 import type { HandlerContext } from '../../src/records.js';
 import { matrix, startServer, until, useCleanup } from '../fixtures/harness.js';
@@ -38,12 +38,18 @@ describe.each(matrix())('client calls (%s, %s)', (transport, kind) => {
       await client.close();
     });
 
-    it('rejects with a RemoteError carrying the JSON-RPC code', async () => {
+    it('rejects with a RemoteError carrying the JSON-RPC code in code, as an RpcError does', async () => {
       const client = await open();
-      await expect(client.call('nope')).rejects.toMatchObject({ rpcCode: -32601, code: 'RINGWIRE_REMOTE_ERROR' });
+      await expect(client.call('nope')).rejects.toMatchObject({ name: 'RemoteError', code: -32601, message: 'Method not found' });
       const error = await client.call('sum', [1, 'x']).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RemoteError);
-      expect((error as RemoteError).rpcCode).toBe(-32602);
+      expect(error).toBeInstanceOf(RpcError);
+      const remote = error as RemoteError;
+      expect(remote.code).toBe(ErrorCode.InvalidParams);
+      expect(remote.data).toBe('expected an array of numbers');
+      expect(remote.toJSON()).toEqual({ code: -32602, message: 'Invalid params', data: 'expected an array of numbers' });
+      // The deprecated alias still reads the same code.
+      expect(remote.rpcCode).toBe(-32602);
       await client.close();
     });
 
