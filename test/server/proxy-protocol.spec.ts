@@ -72,3 +72,21 @@ describe.each(matrix())('PROXY protocol (%s, %s)', (transport, kind) => {
     expect(answer!.result.family).toBe(kind === 'unix' ? 'unix' : 'IPv4');
   });
 });
+
+describe('PROXY protocol: the header wait', () => {
+  // The wait for a PROXY header is the detection wait (docs/PROTOCOL.md 1): it
+  // follows detectTimeoutMs, also past the 5000 ms default. Timing logic lives in
+  // the operators, not the transports, so one transport and socket kind suffice.
+  it('keeps a silent connection open for detectTimeoutMs, past the 5 s default, then closes it', async () => {
+    const [transport, kind] = matrix()[0]!;
+    const target = kind === 'unix' ? { unix: tempSocketPath(), proxyProtocol: true } : { host: '127.0.0.1', port: 0, proxyProtocol: true };
+    const { listener } = await startServer(transport, kind, { handlers, listen: [target], limits: { detectTimeoutMs: 5_600 } });
+    const c = await rawClient(listener);
+    const opened = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5_300));
+    expect(c.closed).toBe(false);
+    await c.waitForClose();
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(5_500);
+    expect(c.text()).toBe('');
+  }, 15_000);
+});
