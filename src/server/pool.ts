@@ -31,25 +31,33 @@ export interface WorkerPoolOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-type TaskResult = { value: unknown } | { error: RpcErrorObject } | { stream: true };
-/** From the worker: items, 'end', 'error'. 'fail' is the main thread's own: the worker died. */
-type StreamMessage = { t: 'item'; v: unknown } | { t: 'end' } | { t: 'error'; e: RpcErrorObject } | { t: 'fail'; error: unknown };
-
 /**
- * What a worker answers for a handler that threw anything but an RpcError: the
- * worker sends this error object alone, so this is all the main thread learns.
+ * How a worker tells a handler's failure (anything thrown but an RpcError): its
+ * message and stack, for the main thread to report; the caller gets -32603 alone.
  */
-function isWorkerFailure(error: RpcErrorObject): boolean {
-  return error.code === ErrorCode.InternalError && error.message === 'Internal error' && error.data === undefined;
+interface WorkerFailure {
+  readonly message: string;
+  readonly stack?: string;
+}
+type TaskResult = { value: unknown } | { error: RpcErrorObject } | { failure: WorkerFailure } | { stream: true };
+/** From the worker: items, 'end', 'error' or 'failure'. 'fail' is the main thread's own: the worker died. */
+type StreamMessage =
+  | { t: 'item'; v: unknown }
+  | { t: 'end' }
+  | { t: 'error'; e: RpcErrorObject }
+  | { t: 'failure'; f: WorkerFailure }
+  | { t: 'fail'; error: unknown };
+
+/** An RpcError to answer with, as the handler threw it in its worker. */
+function workerError(error: RpcErrorObject): RpcError {
+  return new RpcError(error.code, error.message, error.data);
 }
 
-/**
- * The error a worker's answer stands for: an RpcError to answer with, or (for a
- * handler that failed) a plain Error, which handle() answers -32603 and reports.
- */
-function workerError(error: RpcErrorObject): Error {
-  if (isWorkerFailure(error)) return new Error('it threw in a worker thread, which sends no detail');
-  return new RpcError(error.code, error.message, error.data);
+/** A handler's failure in its worker, as an Error here: handle() answers -32603 and reports it. */
+function failureError(failure: WorkerFailure): Error {
+  const error = new Error(failure.message);
+  if (failure.stack !== undefined) error.stack = failure.stack;
+  return error;
 }
 
 /**
@@ -142,6 +150,7 @@ class WorkerCall {
           }
           this.finish();
           if ('error' in r) reject(workerError(r.error));
+          else if ('failure' in r) reject(failureError(r.failure));
           else resolve(r.value);
         },
         (cause: unknown) => {
@@ -185,7 +194,7 @@ class WorkerCall {
     if (m.t === 'item') return subscriber.next(m.v);
     this.finish();
     if (m.t === 'end') subscriber.complete();
-    else subscriber.error(m.t === 'fail' ? m.error : workerError(m.e));
+    else subscriber.error(m.t === 'fail' ? m.error : m.t === 'failure' ? failureError(m.f) : workerError(m.e));
   }
 
   private finish(): void {

@@ -9,7 +9,6 @@
 // ctx.signal, and the worker posts stream items on it, then 'end' or 'error'.
 import { workerData } from 'node:worker_threads';
 
-const INTERNAL_ERROR = { code: -32603, message: 'Internal error' };
 const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found' };
 
 const handlersReady = import(workerData.module).then(handlersOf);
@@ -43,7 +42,7 @@ async function call(handlers, { method, params, peer, notification, port }) {
     }
     return { value: result };
   } catch (error) {
-    return { error: errorObject(error) };
+    return answerOf(error);
   }
 }
 
@@ -66,21 +65,29 @@ function streamTo(port, observable, signal) {
     signal.addEventListener('abort', onAbort);
     subscription = observable.subscribe({
       next: (value) => port.postMessage({ t: 'item', v: value }),
-      error: (error) => finish({ t: 'error', e: errorObject(error) }),
+      error: (error) => {
+        const answer = answerOf(error);
+        finish('failure' in answer ? { t: 'failure', f: answer.failure } : { t: 'error', e: answer.error });
+      },
       complete: () => finish({ t: 'end' }),
     });
   });
 }
 
-// An RpcError, from whichever copy of ringwire the module imported: an Error whose
-// code is an integer (Node's own errors have string codes).
-function errorObject(error) {
+// An RpcError, from whichever copy of ringwire the module imported (an Error whose
+// code is an integer; Node's own errors have string codes), is the answer. Anything
+// else is a failure: the main thread answers -32603 alone and reports this message.
+function answerOf(error) {
   if (error instanceof Error && Number.isInteger(error.code) && typeof error.message === 'string') {
-    return error.data === undefined
-      ? { code: error.code, message: error.message }
-      : { code: error.code, message: error.message, data: error.data };
+    return {
+      error:
+        error.data === undefined
+          ? { code: error.code, message: error.message }
+          : { code: error.code, message: error.message, data: error.data },
+    };
   }
-  return INTERNAL_ERROR;
+  if (error instanceof Error) return { failure: { message: error.message, stack: error.stack } };
+  return { failure: { message: String(error) } };
 }
 
 function isThenable(value) {

@@ -133,6 +133,10 @@ describe.each(matrix())('worker handler failures reach onError (%s, %s)', (trans
     const got = handlerErrors(reported).sort(([a], [b]) => a.localeCompare(b));
     expect(got.map(([method]) => method)).toEqual(['exit', 'secret']);
     for (const [method, message] of got) expect(message).toMatch(new RegExp(`^handler ${method} failed: .+`));
+    // The worker's own words reach the report (never the wire): the thrown message, its stack.
+    const secret = reported.find((e): e is HandlerError => e instanceof HandlerError && e.method === 'secret')!;
+    expect(secret.message).toContain('hunter2');
+    expect((secret.cause as Error).stack).toMatch(/workerHandlers\.mjs/);
   });
 
   it('over MCP1: a throw is reported; a cancelled request is not', async () => {
