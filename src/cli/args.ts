@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { Limits } from '../server/options.js';
 import type { ListenTarget, TransportKind } from '../transport/types.js';
+import { UsageError } from './errors.js';
+import { type FlagSpecs, parseFlags } from './flags.js';
+import { fileMode, milliseconds, oneOf, seconds, tcpAddress, uid, wholeNumber } from './values.js';
 
-/** A mistake in the command line: printed as one line, exit 1. */
-export class UsageError extends Error {
-  readonly code = 'RINGWIRE_USAGE';
-}
+export { UsageError };
 
 /** What `ringwire serve` was asked to do. */
 export interface ServeConfig {
@@ -13,8 +13,9 @@ export interface ServeConfig {
   readonly handlersModule?: string;
   readonly workers: number;
   readonly transport: TransportKind | 'auto';
-  readonly maxConnections?: number;
-  readonly maxMessageBytes?: number;
+  /** Only the limits given on the command line; createServer fills in the rest. */
+  readonly limits: Partial<Limits>;
+  readonly concurrency?: number;
   readonly socketMode?: number;
   readonly proxyProtocol: boolean;
   readonly statsEverySeconds?: number;
@@ -26,115 +27,127 @@ export interface ServeConfig {
 /** The listeners `ringwire serve` opens when given neither --unix nor --tcp. */
 export const DEFAULT_LISTEN: readonly ListenTarget[] = [{ unix: './ringwire.sock' }, { host: '127.0.0.1', port: 7070 }];
 
+/** The flags of `ringwire serve` (help.ts describes each). */
+export const SERVE_FLAGS = {
+  unix: { type: 'string', multiple: true, value: 'PATH' },
+  tcp: { type: 'string', multiple: true, value: 'HOST:PORT' },
+  handlers: { type: 'string', value: 'MODULE' },
+  workers: { type: 'string', value: 'N' },
+  transport: { type: 'string', value: 'native|net' },
+  'max-connections': { type: 'string', value: 'N' },
+  'max-message-bytes': { type: 'string', value: 'BYTES' },
+  'detect-timeout': { type: 'string', value: 'MS' },
+  'message-timeout': { type: 'string', value: 'MS' },
+  'drain-timeout': { type: 'string', value: 'MS' },
+  'max-in-flight': { type: 'string', value: 'N' },
+  'write-high-water': { type: 'string', value: 'BYTES' },
+  concurrency: { type: 'string', value: 'N' },
+  'socket-mode': { type: 'string', value: 'OCTAL' },
+  'proxy-protocol': { type: 'boolean' },
+  'stats-every': { type: 'string', value: 'S' },
+  'expose-stats': { type: 'boolean' },
+  'allow-uid': { type: 'string', multiple: true, value: 'UID' },
+} as const satisfies FlagSpecs;
+
 /** Reads `ringwire serve` flags. */
 export function parseServeArgs(argv: string[]): ServeConfig {
-  const { values } = parse(argv, {
-    unix: { type: 'string', multiple: true },
-    tcp: { type: 'string', multiple: true },
-    handlers: { type: 'string' },
-    workers: { type: 'string' },
-    transport: { type: 'string' },
-    'max-connections': { type: 'string' },
-    'max-message-bytes': { type: 'string' },
-    'socket-mode': { type: 'string' },
-    'proxy-protocol': { type: 'boolean' },
-    'stats-every': { type: 'string' },
-    'expose-stats': { type: 'boolean' },
-    'allow-uid': { type: 'string', multiple: true },
-  });
-  const proxyProtocol = values['proxy-protocol'] ?? false;
+  const { values, positionals } = parseFlags('serve', argv, SERVE_FLAGS);
+  if (positionals.length > 0)
+    throw new UsageError(`serve takes no arguments, only options (got ${positionals[0]}; see ringwire serve --help)`);
   const allowUids = values['allow-uid']?.map(uid);
   const unixTarget = (path: string): ListenTarget => (allowUids ? { unix: resolve(path), allowUids } : { unix: resolve(path) });
   const unix = (values.unix ?? []).map(unixTarget);
-  const tcp = (values.tcp ?? []).map((text): ListenTarget => ({ ...tcpTarget(text) }));
-  const transport = values.transport ?? 'auto';
-  if (transport !== 'native' && transport !== 'net' && transport !== 'auto') {
-    throw new UsageError(`--transport must be native or net (got ${transport})`);
-  }
+  const tcp = (values.tcp ?? []).map((text): ListenTarget => tcpAddress(text));
   const listen = unix.length + tcp.length > 0 ? [...unix, ...tcp] : DEFAULT_LISTEN.map((t) => ('unix' in t ? unixTarget(t.unix) : t));
   // A uid check exists only on Unix sockets: on TCP alone the flag would protect nothing.
   if (allowUids && !listen.some((t) => 'unix' in t)) {
     throw new UsageError('--allow-uid applies to Unix sockets only; give a --unix listener');
   }
+  const given = <T>(text: string | undefined, read: (text: string) => T): T | undefined => (text === undefined ? undefined : read(text));
+  const count = (flag: string, min: number, unit?: string) => (text: string) => wholeNumber(flag, text, min, unit);
+  const ms = (flag: string) => (text: string) => milliseconds(flag, text);
   return {
     listen,
     handlersModule: values.handlers,
-    workers: values.workers === undefined ? 0 : count('--workers', values.workers, 0),
-    transport,
-    maxConnections: optional('--max-connections', values['max-connections']),
-    maxMessageBytes: optional('--max-message-bytes', values['max-message-bytes']),
-    socketMode: values['socket-mode'] === undefined ? undefined : fileMode(values['socket-mode']),
-    proxyProtocol,
-    statsEverySeconds: values['stats-every'] === undefined ? undefined : seconds(values['stats-every']),
+    workers: given(values.workers, count('--workers', 0)) ?? 0,
+    transport: oneOf('--transport', values.transport ?? 'auto', ['native', 'net', 'auto'] as const),
+    limits: {
+      maxConnections: given(values['max-connections'], count('--max-connections', 1)),
+      maxMessageBytes: given(values['max-message-bytes'], count('--max-message-bytes', 1, 'bytes')),
+      detectTimeoutMs: given(values['detect-timeout'], ms('--detect-timeout')),
+      messageTimeoutMs: given(values['message-timeout'], ms('--message-timeout')),
+      drainTimeoutMs: given(values['drain-timeout'], ms('--drain-timeout')),
+      maxInFlight: given(values['max-in-flight'], count('--max-in-flight', 1)),
+      writeHighWaterBytes: given(values['write-high-water'], count('--write-high-water', 1, 'bytes')),
+    },
+    concurrency: given(values.concurrency, count('--concurrency', 1)),
+    socketMode: given(values['socket-mode'], fileMode),
+    proxyProtocol: values['proxy-protocol'] ?? false,
+    statsEverySeconds: given(values['stats-every'], seconds),
     exposeStats: values['expose-stats'] ?? false,
     allowUids,
   };
 }
 
-/** Reads `ringwire call TARGET METHOD [PARAMS_JSON]` (and `stats TARGET`). */
-export function parseCallArgs(
-  argv: string[],
-  positionals: number,
-  max: number,
-): { args: string[]; protocol: 'jsonrpc' | 'lsp' | 'mcp1'; json: boolean } {
-  const { values, positionals: args } = parse(argv, { protocol: { type: 'string' }, json: { type: 'boolean' } }, true);
-  if (args.length < positionals || args.length > max) {
-    throw new UsageError(`expected ${positionals === max ? positionals : `${positionals} to ${max}`} arguments, got ${args.length}`);
+/** The protocols `ringwire call` and `stats` speak. */
+export type CallProtocol = 'jsonrpc' | 'lsp' | 'mcp1';
+
+/** What `ringwire call` (or `stats`) was asked to do. */
+export interface CallConfig {
+  readonly args: string[];
+  readonly protocol: CallProtocol;
+  readonly json: boolean;
+  readonly timeoutMs: number;
+  readonly notify: boolean;
+  /** `--batch`: the batch as given (call.ts reads it). */
+  readonly batch?: string;
+}
+
+/** `--timeout` when none is given. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+export const CALL_FLAGS = {
+  protocol: { type: 'string', value: 'jsonrpc|lsp|mcp1' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string', value: 'MS' },
+  notify: { type: 'boolean' },
+  batch: { type: 'string', value: 'JSON' },
+} as const satisfies FlagSpecs;
+
+export const STATS_FLAGS = {
+  protocol: CALL_FLAGS.protocol,
+  json: CALL_FLAGS.json,
+  timeout: CALL_FLAGS.timeout,
+} as const satisfies FlagSpecs;
+
+/**
+ * Reads `ringwire call TARGET METHOD [PARAMS_JSON]`, `call TARGET --batch JSON`
+ * and `stats TARGET`.
+ */
+export function parseCallArgs(command: 'call' | 'stats', argv: string[]): CallConfig {
+  // STATS_FLAGS is a subset: read with it, --notify and --batch stay undefined for stats.
+  const specs = (command === 'stats' ? STATS_FLAGS : CALL_FLAGS) as typeof CALL_FLAGS;
+  const { values, positionals: args } = parseFlags(command, argv, specs);
+  if (values.notify && values.batch !== undefined) {
+    throw new UsageError('--notify and --batch do not go together: mark batch members with "notify": true');
   }
-  const protocol = values.protocol ?? 'jsonrpc';
-  if (protocol !== 'jsonrpc' && protocol !== 'lsp' && protocol !== 'mcp1') {
-    throw new UsageError(`--protocol must be jsonrpc, lsp or mcp1 (got ${protocol})`);
+  const [min, max, shape] =
+    command === 'stats'
+      ? [1, 1, 'TARGET']
+      : values.batch !== undefined
+        ? [1, 1, 'TARGET --batch JSON']
+        : [2, 3, 'TARGET METHOD [PARAMS_JSON]'];
+  if (args.length < min || args.length > max) {
+    throw new UsageError(
+      `expected ${shape} (${args.length} argument${args.length === 1 ? '' : 's'} given; see ringwire ${command} --help)`,
+    );
   }
-  return { args, protocol, json: values.json ?? false };
-}
-
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-
-function parse<O extends Options>(argv: string[], options: O, allowPositionals = false) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
-  } catch (error) {
-    // node:util's messages are good; drop its advice about '--', which does not apply
-    // here, and keep them on one line (an ambiguous `--flag -1` gets two sentences).
-    const message = String((error as Error).message).split(/\.\s+To specify/)[0]!;
-    throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
-  }
-}
-
-function tcpTarget(text: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || !Number.isInteger(port) || port > 65535) {
-    throw new UsageError(`--tcp expects HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070 (got ${text})`);
-  }
-  return { host: match[1] || match[2] || '127.0.0.1', port };
-}
-
-function count(flag: string, text: string, min: number): number {
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} expects an integer of at least ${min} (got ${text})`);
-  return n;
-}
-
-/** A uid for `--allow-uid`: 0 to 2^32 - 2 ((uid_t) -1 means "no uid" to the kernel). */
-function uid(text: string): number {
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n <= 0xfffffffe)) throw new UsageError(`--allow-uid expects a numeric uid such as 1000 (got ${text})`);
-  return n;
-}
-
-function optional(flag: string, text: string | undefined): number | undefined {
-  return text === undefined ? undefined : count(flag, text, 1);
-}
-
-function fileMode(text: string): number {
-  const digits = text.replace(/^0o?/, '');
-  if (!/^[0-7]{1,3}$/.test(digits)) throw new UsageError(`--socket-mode expects an octal file mode such as 600 or 0660 (got ${text})`);
-  return parseInt(digits, 8);
-}
-
-function seconds(text: string): number {
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0)) throw new UsageError(`--stats-every expects a number of seconds (got ${text})`);
-  return n;
+  return {
+    args,
+    protocol: oneOf('--protocol', values.protocol ?? 'jsonrpc', ['jsonrpc', 'lsp', 'mcp1'] as const),
+    json: values.json ?? false,
+    timeoutMs: values.timeout === undefined ? DEFAULT_CALL_TIMEOUT_MS : milliseconds('--timeout', values.timeout),
+    notify: values.notify ?? false,
+    batch: values.batch,
+  };
 }

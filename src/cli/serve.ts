@@ -1,12 +1,19 @@
 import { fileURLToPath } from 'node:url';
-import { UnsupportedError } from '../errors.js';
+import { HandlerError, ListenError, UnsupportedError } from '../errors.js';
 import { demoHandlers } from '../handlers/demo.js';
 import { createServer, type RpcServer } from '../server/createServer.js';
+import { DEFAULT_LIMITS } from '../server/options.js';
 import { formatStatsLine } from '../server/stats.js';
 import { parseServeArgs, type ServeConfig, UsageError } from './args.js';
+import { explainHandlersFailure } from './handlersFailure.js';
+import { explainListenError } from './listenFailure.js';
+import { RateLimitedLog } from './rateLimitedLog.js';
 
 /** The demo handlers as a module, for `--workers` without `--handlers` (workers import modules). */
 const DEMO_MODULE = fileURLToPath(new URL('../handlers/demo.js', import.meta.url));
+
+/** Handler failure lines let through per second; the rest are counted. */
+const HANDLER_FAILURES_PER_SECOND = 10;
 
 /**
  * `ringwire serve`: listens, prints one line per listener, and on SIGTERM or
@@ -15,7 +22,8 @@ const DEMO_MODULE = fileURLToPath(new URL('../handlers/demo.js', import.meta.url
  */
 export async function serve(argv: string[]): Promise<number> {
   const config = parseServeArgs(argv);
-  const server = await start(config);
+  const failures = handlerFailureLog();
+  const server = await start(config, failures);
   const kind = server.transport.kind;
   for (const listener of server.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind})\n`);
   const unguarded = config.allowUids ? server.listeners.filter((l) => l.kind === 'tcp') : [];
@@ -26,6 +34,7 @@ export async function serve(argv: string[]): Promise<number> {
     config.statsEverySeconds === undefined
       ? undefined
       : setInterval(() => process.stdout.write(`ringwire: stats: ${formatStatsLine(server.stats())}\n`), config.statsEverySeconds * 1000);
+  const drainMs = config.limits.drainTimeoutMs ?? DEFAULT_LIMITS.drainTimeoutMs;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -36,16 +45,22 @@ export async function serve(argv: string[]): Promise<number> {
       stopping = true;
       if (statsTimer) clearInterval(statsTimer);
       const inFlight = server.stats().requestsInFlight;
-      process.stderr.write(`ringwire: ${signal}: draining ${inFlight} request${inFlight === 1 ? '' : 's'} in flight\n`);
+      process.stderr.write(
+        `ringwire: ${signal}: draining ${inFlight} request${inFlight === 1 ? '' : 's'} in flight (up to ${duration(drainMs)})\n`,
+      );
+      const stopped = (code: number) => {
+        failures.flush();
+        resolve(code);
+      };
       void server.close().then(
         (result) => {
           if (result.timedOut) process.stderr.write(`ringwire: drain timed out; ${result.unanswered} request(s) were cut off\n`);
           process.stderr.write('ringwire: stopped\n');
-          resolve(0);
+          stopped(0);
         },
         (error: unknown) => {
           process.stderr.write(`ringwire: error while stopping: ${(error as Error)?.message ?? String(error)}\n`);
-          resolve(1);
+          stopped(1);
         },
       );
     };
@@ -54,23 +69,49 @@ export async function serve(argv: string[]): Promise<number> {
   });
 }
 
-function start(config: ServeConfig): Promise<RpcServer> {
+function start(config: ServeConfig, failures: RateLimitedLog): Promise<RpcServer> {
   const handlersModule = config.handlersModule ?? (config.workers > 0 ? DEMO_MODULE : undefined);
   return createServer({
     listen: config.listen,
     ...(handlersModule === undefined ? { handlers: demoHandlers } : { handlersModule }),
     workers: config.workers,
     transport: config.transport,
-    limits: { maxConnections: config.maxConnections, maxMessageBytes: config.maxMessageBytes },
+    limits: config.limits,
+    concurrency: config.concurrency,
     socketMode: config.socketMode,
     proxyProtocol: config.proxyProtocol,
     exposeStats: config.exposeStats,
-    onError: (error) => process.stderr.write(`ringwire: ${(error as Error)?.message ?? String(error)}\n`),
-  }).catch((error: unknown) => {
+    onError: (error) => {
+      if (error instanceof HandlerError) failures.log(`ringwire: warn: ${oneLine(error.message)} (${error.rpcCode})`);
+      else process.stderr.write(`ringwire: ${(error as Error)?.message ?? String(error)}\n`);
+    },
+  }).catch(async (error: unknown) => {
     // Say it in the command line's terms: node:net (chosen, or the fallback) cannot read a peer's uid.
     if (error instanceof UnsupportedError && config.allowUids) {
       throw new UsageError("--allow-uid needs the native transport: node:net cannot read a peer's uid (SO_PEERCRED)");
     }
+    if (error instanceof ListenError) throw await explainListenError(error, config.listen);
+    if (config.handlersModule !== undefined) throw await explainHandlersFailure(error, config.handlersModule);
     throw error;
   });
+}
+
+/** Handler failures on stderr, one line each, at most {@link HANDLER_FAILURES_PER_SECOND} a second. */
+function handlerFailureLog(): RateLimitedLog {
+  return new RateLimitedLog({
+    write: (line) => process.stderr.write(line + '\n'),
+    summary: (n) => `ringwire: warn: ${n} more handler failure${n === 1 ? '' : 's'} in the last second (suppressed)`,
+    perWindow: HANDLER_FAILURES_PER_SECOND,
+    windowMs: 1000,
+  });
+}
+
+/** A handler's message may hold newlines (a stack, a dump): one failure is one line, of bounded length. */
+function oneLine(text: string): string {
+  const flat = text.replace(/\s*[\r\n]+\s*/g, ' ');
+  return flat.length > 500 ? `${flat.slice(0, 500)}...` : flat;
+}
+
+function duration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

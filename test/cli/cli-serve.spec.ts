@@ -64,7 +64,7 @@ describe.each(transports())('ringwire serve (%s)', (transport) => {
     await cli.lines(/listening on unix:/);
     const client = await connect(join(dir, 's.sock'), { protocol: 'mcp1' });
     expect(await client.call('stream', [3])).toEqual([0, 1, 2]);
-    await expect(client.call('fail')).rejects.toMatchObject({ rpcCode: -32603 });
+    await expect(client.call('fail')).rejects.toMatchObject({ code: -32603 });
     await client.close();
   });
 
