@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { HandlerError, ListenError, UnsupportedError } from '../errors.js';
+import { HandlerError, UnsupportedError } from '../errors.js';
 import { demoHandlers } from '../handlers/demo.js';
 import { createServer, type RpcServer } from '../server/createServer.js';
 import { DEFAULT_LIMITS } from '../server/options.js';
 import { formatStatsLine } from '../server/stats.js';
 import { parseServeArgs, type ServeConfig, UsageError } from './args.js';
 import { explainHandlersFailure } from './handlersFailure.js';
-import { explainListenError } from './listenFailure.js';
 import { RateLimitedLog } from './rateLimitedLog.js';
 
 /** The demo handlers as a module, for `--workers` without `--handlers` (workers import modules). */
@@ -90,7 +89,6 @@ function start(config: ServeConfig, failures: RateLimitedLog): Promise<RpcServer
     if (error instanceof UnsupportedError && config.allowUids) {
       throw new UsageError("--allow-uid needs the native transport: node:net cannot read a peer's uid (SO_PEERCRED)");
     }
-    if (error instanceof ListenError) throw await explainListenError(error, config.listen);
     if (config.handlersModule !== undefined) throw await explainHandlersFailure(error, config.handlersModule);
     throw error;
   });

@@ -1,9 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { ListenError, NativeUnavailableError, OptionsError } from '../errors.js';
+import { type ListenError, NativeUnavailableError, OptionsError } from '../errors.js';
 import { loadAddon, type NativeAddon, type NativePoller, Rec } from './addon.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
+import { listenFailure } from './listenFailure.js';
 import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, UnixListen } from './types.js';
 import { type PathLock, prepareUnixPath, removeSocketFile } from './unixPath.js';
 
@@ -180,7 +181,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     try {
       id = this.poller.listenUnix(path, mode, target.backlog ?? 1024, target.allowUids ?? null);
     } catch (error) {
-      throw listenError(`unix:${path}`, error);
+      throw await listenError(`unix:${path}`, error, path);
     }
     this.socketFiles.push(path);
     this.addListener(id, {
@@ -201,7 +202,7 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
     try {
       [id, port] = this.poller.listenTcp(address, target.port, target.backlog ?? 1024, target.reusePort ?? false, target.ipv6Only ?? false);
     } catch (error) {
-      throw listenError(`tcp:${host}:${target.port}`, error);
+      throw await listenError(`tcp:${host.includes(':') ? `[${host}]` : host}:${target.port}`, error);
     }
     const shown = family === 6 ? `[${address}]` : address;
     this.addListener(id, {
@@ -312,9 +313,11 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   }
 }
 
-function listenError(target: string, error: unknown): ListenError {
+function listenError(name: string, error: unknown, unixPath?: string): Promise<ListenError> {
   const errno = (error as { errno?: number }).errno;
-  const name = errno !== undefined ? (errnoNames[errno] ?? `errno ${errno}`) : 'EINVAL';
+  const errnoName = errno !== undefined ? (errnoNames[errno] ?? `errno ${errno}`) : 'EINVAL';
+  // The addon's message names the listener too ("cannot listen on X: <strerror>"): keep the reason.
   const message = error instanceof Error ? error.message : String(error);
-  return new ListenError(target, name, message);
+  const at = message.lastIndexOf(': ');
+  return listenFailure(name, errnoName, at >= 0 ? message.slice(at + 2) : message, unixPath);
 }

@@ -4,11 +4,11 @@
  * same rules (see ./base.ts); only the I/O underneath differs.
  * @module
  */
-import { access, chmod, lstat } from 'node:fs/promises';
+import { chmod, lstat } from 'node:fs/promises';
 import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
 import { ListenError, OptionsError, UnsupportedError } from '../errors.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
+import { listenFailure } from './listenFailure.js';
 import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, TransportServer, UnixListen } from './types.js';
 import { errnoOf, type PathLock, prepareUnixPath, removeSocketFile, withUmask } from './unixPath.js';
 
@@ -121,15 +121,7 @@ class NetTransport extends BaseTransport<TransportConnection> {
       const lock = await prepareUnixPath(path);
       this.locks.push(lock);
       // listen() binds synchronously in this process, so the umask covers the bind.
-      await whenListening(server, name, () => withUmask(mode, () => server.listen({ path, backlog: target.backlog }))).catch(
-        async (error: unknown) => {
-          // libuv reports a missing directory as EACCES (Windows compatibility); say what it is.
-          if (error instanceof ListenError && error.errno === 'EACCES' && !(await exists(dirname(path)))) {
-            throw new ListenError(name, 'ENOENT', `no such directory: ${dirname(path)}`);
-          }
-          throw error;
-        },
-      );
+      await whenListening(server, name, () => withUmask(mode, () => server.listen({ path, backlog: target.backlog })), path);
       listener = { index, kind: 'unix', name, address: path, port: 0, proxyProtocol: target.proxyProtocol === true };
       const bound = this.listening(server, listener);
       try {
@@ -247,18 +239,16 @@ class NetTransport extends BaseTransport<TransportConnection> {
   }
 }
 
-function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-function whenListening(server: Server, name: string, start: () => void): Promise<void> {
+function whenListening(server: Server, name: string, start: () => void, unixPath?: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Node's text ("listen EADDRINUSE: address already in use 127.0.0.1:7070") names the call, the errno and the address.
+    const fail = (error: unknown, fallback: string): void => {
+      const detail = error instanceof Error ? error.message.replace(/^\w+ E[A-Z]+: /, '') : String(error);
+      void listenFailure(name, errnoOf(error) ?? fallback, detail, unixPath).then(reject, reject);
+    };
     const onError = (error: Error): void => {
       server.off('listening', onListening);
-      reject(new ListenError(name, errnoOf(error) ?? 'EIO', error.message));
+      fail(error, 'EIO');
     };
     const onListening = (): void => {
       server.off('error', onError);
@@ -269,7 +259,8 @@ function whenListening(server: Server, name: string, start: () => void): Promise
       start();
     } catch (error) {
       server.off('error', onError).off('listening', onListening);
-      reject(error instanceof Error ? new ListenError(name, errnoOf(error) ?? 'EINVAL', error.message) : error);
+      if (error instanceof Error) fail(error, 'EINVAL');
+      else reject(error);
     }
   });
 }

@@ -137,7 +137,7 @@ describe.each(transports())('ringwire serve with an unusable address (%s)', (tra
     const result = await run(['serve', '--transport', transport, '--unix', join(dir, 'no', 'such', 'a.sock')], dir);
     expectOneLineFailure(
       result,
-      `cannot listen on ${join(dir, 'no', 'such', 'a.sock')}: directory ${join(dir, 'no', 'such')} does not exist`,
+      `cannot listen on unix:${join(dir, 'no', 'such', 'a.sock')}: directory ${join(dir, 'no', 'such')} does not exist`,
     );
   });
 
@@ -147,7 +147,7 @@ describe.each(transports())('ringwire serve with an unusable address (%s)', (tra
     mkdirSync(dir);
     chmodSync(dir, 0o500);
     const result = await run(['serve', '--transport', transport, '--unix', join(dir, 's.sock')], dir);
-    expectOneLineFailure(result, `cannot listen on ${join(dir, 's.sock')}: no permission to create a socket in ${dir} (EACCES)`);
+    expectOneLineFailure(result, `cannot listen on unix:${join(dir, 's.sock')}: no permission to create a socket in ${dir} (EACCES)`);
   });
 
   it.for([
