@@ -35,7 +35,7 @@ Handlers:
   --concurrency N         handlers running at once, all connections together
                           (default: no limit)
 
-Limits (PROTOCOL.md section 4):
+Limits (docs/PROTOCOL.md section 4):
   --max-connections N     connections past N are accepted and closed (default 10000)
   --max-message-bytes BYTES
                           largest message (default 1048576)
