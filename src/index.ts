@@ -28,6 +28,7 @@ export type * from './records.js';
 export { Mcp1Type } from './records.js';
 export { createServer, type RpcServer } from './server/createServer.js';
 export { type DefaultStagesInput, defaultStages } from './server/defaultStages.js';
+export { type ErrorLog, stderrErrorLog } from './server/errorLog.js';
 export { loadHandlersModule } from './server/handlers.js';
 export { LatencyHistogram } from './server/histogram.js';
 export { DEFAULT_LIMITS, type Limits, type ServerOptions } from './server/options.js';

@@ -1,18 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { HandlerError, UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../errors.js';
 import { demoHandlers } from '../handlers/demo.js';
 import { createServer, type RpcServer } from '../server/createServer.js';
+import { type ErrorLog, stderrErrorLog } from '../server/errorLog.js';
 import { DEFAULT_LIMITS } from '../server/options.js';
 import { formatStatsLine } from '../server/stats.js';
 import { parseServeArgs, type ServeConfig, UsageError } from './args.js';
 import { explainHandlersFailure } from './handlersFailure.js';
-import { RateLimitedLog } from './rateLimitedLog.js';
 
 /** The demo handlers as a module, for `--workers` without `--handlers` (workers import modules). */
 const DEMO_MODULE = fileURLToPath(new URL('../handlers/demo.js', import.meta.url));
-
-/** Handler failure lines let through per second; the rest are counted. */
-const HANDLER_FAILURES_PER_SECOND = 10;
 
 /**
  * `ringwire serve`: listens, prints one line per listener, and on SIGTERM or
@@ -21,7 +18,7 @@ const HANDLER_FAILURES_PER_SECOND = 10;
  */
 export async function serve(argv: string[]): Promise<number> {
   const config = parseServeArgs(argv);
-  const failures = handlerFailureLog();
+  const failures = stderrErrorLog();
   const server = await start(config, failures);
   const kind = server.transport.kind;
   for (const listener of server.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind})\n`);
@@ -68,7 +65,7 @@ export async function serve(argv: string[]): Promise<number> {
   });
 }
 
-function start(config: ServeConfig, failures: RateLimitedLog): Promise<RpcServer> {
+function start(config: ServeConfig, failures: ErrorLog): Promise<RpcServer> {
   const handlersModule = config.handlersModule ?? (config.workers > 0 ? DEMO_MODULE : undefined);
   return createServer({
     listen: config.listen,
@@ -80,10 +77,7 @@ function start(config: ServeConfig, failures: RateLimitedLog): Promise<RpcServer
     socketMode: config.socketMode,
     proxyProtocol: config.proxyProtocol,
     exposeStats: config.exposeStats,
-    onError: (error) => {
-      if (error instanceof HandlerError) failures.log(`ringwire: warn: ${oneLine(error.message)} (${error.rpcCode})`);
-      else process.stderr.write(`ringwire: ${(error as Error)?.message ?? String(error)}\n`);
-    },
+    onError: failures.report,
   }).catch(async (error: unknown) => {
     // Say it in the command line's terms: node:net (chosen, or the fallback) cannot read a peer's uid.
     if (error instanceof UnsupportedError && config.allowUids) {
@@ -92,22 +86,6 @@ function start(config: ServeConfig, failures: RateLimitedLog): Promise<RpcServer
     if (config.handlersModule !== undefined) throw await explainHandlersFailure(error, config.handlersModule);
     throw error;
   });
-}
-
-/** Handler failures on stderr, one line each, at most {@link HANDLER_FAILURES_PER_SECOND} a second. */
-function handlerFailureLog(): RateLimitedLog {
-  return new RateLimitedLog({
-    write: (line) => process.stderr.write(line + '\n'),
-    summary: (n) => `ringwire: warn: ${n} more handler failure${n === 1 ? '' : 's'} in the last second (suppressed)`,
-    perWindow: HANDLER_FAILURES_PER_SECOND,
-    windowMs: 1000,
-  });
-}
-
-/** A handler's message may hold newlines (a stack, a dump): one failure is one line, of bounded length. */
-function oneLine(text: string): string {
-  const flat = text.replace(/\s*[\r\n]+\s*/g, ' ');
-  return flat.length > 500 ? `${flat.slice(0, 500)}...` : flat;
 }
 
 function duration(ms: number): string {

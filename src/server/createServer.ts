@@ -3,6 +3,7 @@ import type { Handler, Handlers } from '../records.js';
 import { listen } from '../transport/listen.js';
 import type { Connection, ListenerInfo, TransportServer } from '../transport/types.js';
 import { defaultStages } from './defaultStages.js';
+import { type ErrorLog, stderrErrorLog } from './errorLog.js';
 import { loadHandlersModule, timedHandlers } from './handlers.js';
 import { listenTargets, resolveLimits, type ServerOptions, validateOptions } from './options.js';
 import { createWorkerPool, type WorkerPool } from './pool.js';
@@ -48,7 +49,9 @@ export interface RpcServer {
 export async function createServer(options: ServerOptions): Promise<RpcServer> {
   validateOptions(options);
   const limits = resolveLimits(options.limits);
-  const onError = options.onError ?? ((error: unknown) => console.error('ringwire:', error));
+  // Without the user's own: one line per report on stderr, handler failures rate-limited.
+  const log = options.onError === undefined ? stderrErrorLog() : undefined;
+  const onError = options.onError ?? log!.report;
   const stats = new StatsCollector();
   const pool = options.workers ? await createWorkerPool({ module: options.handlersModule!, workers: options.workers, onError }) : undefined;
   let transport: TransportServer | undefined;
@@ -62,7 +65,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
       maxConnections: limits.maxConnections,
       writeHighWaterBytes: limits.writeHighWaterBytes,
     });
-    server = new Server(transport, stats, pool, limits.drainTimeoutMs);
+    server = new Server(transport, stats, pool, limits.drainTimeoutMs, log);
     if (options.exposeStats) handlers = { ...handlers, 'rpc.stats': statsHandler(server) };
 
     const disconnects = transport.connections$.pipe(
@@ -113,6 +116,7 @@ class Server implements RpcServer {
     private readonly collector: StatsCollector,
     private readonly pool: WorkerPool | undefined,
     private readonly drainTimeoutMs: number,
+    private readonly log: ErrorLog | undefined,
   ) {
     this.tracker = new ConnectionTracker(collector);
     this.lifecycle = transport.connections$.subscribe((event) => {
@@ -179,6 +183,7 @@ class Server implements RpcServer {
       await this.transport.close();
       this.lifecycle.unsubscribe();
       await this.pool?.close();
+      this.log?.flush();
       return result;
     })();
     return this.closing;

@@ -72,7 +72,9 @@ export interface ServerOptions {
    * Where the server reports errors it survives: a crashed worker, a broken
    * pipeline, and a `HandlerError` for each handler that failed unexpectedly (it
    * threw something other than an `RpcError`, or its result could not be encoded;
-   * the caller was answered -32603 with no detail). Default: console.error.
+   * the caller was answered -32603 with no detail). Default: one line each on
+   * stderr, handler failures at most ten a second and the rest counted
+   * (`stderrErrorLog()`).
    *
    * @example
    * ```ts

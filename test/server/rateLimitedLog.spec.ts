@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RateLimitedLog } from '../../src/cli/rateLimitedLog.js';
+import { RateLimitedLog } from '../../src/server/rateLimitedLog.js';
 
 describe('RateLimitedLog', () => {
   let lines: string[];
