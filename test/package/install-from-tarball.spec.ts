@@ -138,6 +138,26 @@ describe('the packed package', () => {
     }
   });
 
+  it('installs, with one warning, where the addon can be neither loaded nor built', async () => {
+    const prebuilds = join(installed, 'native', 'prebuilds');
+    const kept = join(tempDir(), 'prebuilds-2');
+    cpSync(prebuilds, kept, { recursive: true });
+    rmSync(prebuilds, { recursive: true });
+    try {
+      // No prebuild and no node-gyp: what a platform without either meets. CI's
+      // RINGWIRE_REQUIRE_NATIVE (which makes this fatal) is not a user's.
+      const env: NodeJS.ProcessEnv = { ...process.env, npm_config_node_gyp: join(app, 'no-node-gyp.js') };
+      delete env.RINGWIRE_REQUIRE_NATIVE;
+      const { stdout, stderr } = await run(process.execPath, [join(installed, 'native', 'install.mjs')], { cwd: installed, env });
+      expect(stdout).toBe('');
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^ringwire: native addon not available \(.+\); the node:net transport will be used$/),
+      ]);
+    } finally {
+      cpSync(kept, prebuilds, { recursive: true });
+    }
+  });
+
   it(
     'builds the addon from source where no prebuild fits (npm rebuild, its install script allowed)',
     async () => {
