@@ -166,7 +166,7 @@ describe('ringwire serve --allow-uid', () => {
   it.each([
     [['--unix', 's.sock', '--allow-uid', 'root'], /--allow-uid expects a numeric uid/],
     [['--unix', 's.sock', '--allow-uid=-1'], /--allow-uid expects a numeric uid/],
-    [['--unix', 's.sock', '--allow-uid', '-1'], /'--allow-uid' argument is ambiguous/],
+    [['--unix', 's.sock', '--allow-uid', '-1'], /--allow-uid expects a numeric uid such as 1000 \(got -1\)/],
     [['--unix', 's.sock', '--allow-uid', '4294967295'], /--allow-uid expects a numeric uid/],
     [['--tcp', '127.0.0.1:0', '--allow-uid', '1000'], /--allow-uid applies to Unix sockets only/],
   ])('%j fails with one clear line', async (args, text) => {
@@ -176,8 +176,8 @@ describe('ringwire serve --allow-uid', () => {
     expect(result.stderr).toMatch(text);
   });
 
-  it('is in --help', async () => {
-    const result = await run(['--help']);
+  it('is in serve --help', async () => {
+    const result = await run(['serve', '--help']);
     expect(result.stdout).toMatch(/--allow-uid UID/);
   });
 });
