@@ -7,8 +7,8 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { LspCodec, NdjsonCodec } from '../client/jsonCodec.js';
 import { type ClientTarget, formatTarget } from '../client/target.js';
-import { ConnectionClosedError, RemoteError } from '../errors.js';
-import type { RpcErrorObject } from '../records.js';
+import { ConnectionClosedError, RemoteError } from '../core/errors.js';
+import type { RpcErrorObject } from '../core/records.js';
 import { ConnectFailedError, NoAnswerError, UsageError } from './errors.js';
 
 /** One member of `--batch`: a call, or with `notify: true` a notification. */

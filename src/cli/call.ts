@@ -1,7 +1,7 @@
 import type { RpcClient } from '../client/client.js';
 import { connect } from '../client/connect.js';
 import { type ClientTarget, formatTarget, parseTarget } from '../client/target.js';
-import { RemoteError } from '../errors.js';
+import { RemoteError } from '../core/errors.js';
 import { type CallConfig, parseCallArgs } from './args.js';
 import { parseBatch, sendBatch } from './batch.js';
 import { ConnectFailedError, NoAnswerError, UsageError } from './errors.js';

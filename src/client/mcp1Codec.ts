@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
-import { Mcp1Type, type RpcErrorObject } from '../records.js';
+import type { RpcErrorObject } from '../core/records.js';
+import { Mcp1Type } from '../core/wire/mcp1.js';
 import { type ClientCodec, type Incoming, ReadBuffer } from './codec.js';
 
 const HEADER_BYTES = 16;
