@@ -20,7 +20,7 @@ import {
   jsonFrames,
   mcp1Frames,
 } from '../operators/index.js';
-import type { DataRecord, PipelineRecord, Protocol, ReplyRecord } from '../src/records.js';
+import type { DataRecord, PipelineRecord, Protocol, ReplyRecord } from '../src/core/records.js';
 import { TestConnection } from '../src/testing/connection.js';
 
 const STREAM_BYTES = 256 * 1024;

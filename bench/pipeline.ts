@@ -7,8 +7,8 @@
 
 import { Packr } from 'msgpackr';
 import { NEVER, Subject } from 'rxjs';
+import type { PipelineRecord } from '../src/core/records.js';
 import { demoHandlers } from '../src/handlers/demo.js';
-import type { PipelineRecord } from '../src/records.js';
 import { defaultStages } from '../src/server/defaultStages.js';
 import { resolveLimits } from '../src/server/options.js';
 import { composeStages } from '../src/server/stages.js';

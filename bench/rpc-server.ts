@@ -25,11 +25,11 @@ import { decodeFast, NOT_FAST } from '../operators/codec/msgpackFast.js';
 import { packFastAfter } from '../operators/codec/msgpackPackFast.js';
 import { resultLine } from '../operators/codec/resultLine.js';
 import { decodeUtf8, encodeLine } from '../operators/codec/utf8.js';
+import type { Connection } from '../src/core/connection.js';
+import type { RpcId } from '../src/core/records.js';
 import { demoHandlers } from '../src/handlers/demo.js';
-import type { RpcId } from '../src/records.js';
 import { createServer } from '../src/server/createServer.js';
 import { listenNative } from '../src/transport/native.js';
-import type { Connection } from '../src/transport/types.js';
 
 const [kind, path] = process.argv.slice(2) as [string, string];
 const MCP1_REPLY = new Uint8Array([0x4d, 0x43, 0x50, 0x31, 2, 0, 0, 0]);

@@ -1,10 +1,10 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { OptionsError } from '../src/errors.js';
-import type { PipelineRecord } from '../src/records.js';
-import { PauseReason } from '../src/transport/types.js';
+import { PauseReason } from '../src/core/connection.js';
+import { OptionsError } from '../src/core/errors.js';
+import type { PipelineRecord } from '../src/core/records.js';
+import { Relay } from '../src/core/relay.js';
+import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
 import { hop } from './internal/hop.js';
-import { Relay } from './internal/relay.js';
-import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Where each connection keeps its count of requests in flight. */
 const SLOT = reserveSlot();

@@ -1,10 +1,11 @@
 import type { OperatorFunction } from 'rxjs';
-import type { PipelineRecord } from '../src/records.js';
-import type { Connection } from '../src/transport/types.js';
+import type { Connection } from '../src/core/connection.js';
+import type { PipelineRecord } from '../src/core/records.js';
+import { PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
+import { BAD_LENGTH, contentLength, headerEnd, MAX_HEADER_BYTES, OVER_LIMIT } from '../src/core/wire/lspHeader.js';
 import { append, startBuffer } from './internal/bytes.js';
 import { type FramerContext, framer, type PartialState } from './internal/framer.js';
-import { BAD_LENGTH, contentLength, headerEnd, MAX_HEADER_BYTES, OVER_LIMIT } from './internal/lspHeader.js';
-import { type FramingOptions, PARSE_ERROR, resolveFraming, TOO_LARGE } from './internal/options.js';
+import { type FramingOptions, resolveFraming, TOO_LARGE } from './internal/options.js';
 
 /** Options of {@link contentLengthFrames}. */
 export type ContentLengthFramesOptions = FramingOptions;

@@ -1,8 +1,8 @@
 import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
-import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '../src/records.js';
+import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '../src/core/records.js';
+import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
 import { frameText } from './codec/frameText.js';
 import { isRpcId, isStructured } from './codec/jsonrpc.js';
-import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 
 /** Options of {@link decodeJsonRpc}. */

@@ -1,9 +1,10 @@
 import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
-import { type FrameRecord, type Mcp1Header, Mcp1Type, type PipelineRecord, type RpcErrorObject } from '../src/records.js';
+import type { FrameRecord, Mcp1Header, PipelineRecord, RpcErrorObject } from '../src/core/records.js';
+import { INVALID_REQUEST, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
+import { MCP1_FLAG_JSON, Mcp1Type } from '../src/core/wire/mcp1.js';
 import { frameText } from './codec/frameText.js';
 import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
-import { INVALID_REQUEST, MCP1_FLAG_JSON, PARSE_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 
 /**

@@ -1,11 +1,12 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import type { DataRecord, PipelineRecord, Protocol } from '../src/records.js';
-import type { Connection } from '../src/transport/types.js';
+import type { Connection } from '../src/core/connection.js';
+import type { DataRecord, PipelineRecord, Protocol } from '../src/core/records.js';
+import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
+import { ErrorCode } from '../src/core/wire/jsonrpc.js';
 import { classify, DETECT_BYTES, NEED_MORE, UNKNOWN } from './internal/classify.js';
 import { DeadlineRing } from './internal/deadlines.js';
 import { hop } from './internal/hop.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
-import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Options of {@link detectProtocol}. */
 export interface DetectProtocolOptions {
@@ -34,7 +35,7 @@ type Slot = Protocol | number | Pending | null;
 /** Where each connection keeps its {@link Slot}. */
 const SLOT = reserveSlot();
 
-const UNRECOGNIZED = Object.freeze({ code: -32700, message: 'Unrecognized protocol' });
+const UNRECOGNIZED = Object.freeze({ code: ErrorCode.ParseError, message: 'Unrecognized protocol' });
 
 /**
  * Decides each connection's protocol from its first bytes (PROTOCOL.md 1) and tags

@@ -1,9 +1,9 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcReplyBody, ViolationRecord } from '../src/records.js';
+import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcReplyBody, ViolationRecord } from '../src/core/records.js';
+import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
 import { responseJson, safeResponseJson } from './codec/jsonrpc.js';
 import { resultLine } from './codec/resultLine.js';
 import { encodeContentLength, encodeLine } from './codec/utf8.js';
-import { INTERNAL_ERROR } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 import type { EncodeOptions } from './internal/options.js';
 

@@ -1,12 +1,13 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { Mcp1Type, type PipelineRecord, type ReplyRecord, type RpcErrorObject } from '../src/records.js';
+import type { PipelineRecord, ReplyRecord, RpcErrorObject } from '../src/core/records.js';
+import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
+import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
+import { MCP1_FLAG_JSON, MCP1_HEADER_BYTES, Mcp1Type, writeMcp1Header } from '../src/core/wire/mcp1.js';
 import { packAfter } from './codec/msgpack.js';
 import { packFastAfter } from './codec/msgpackPackFast.js';
 import { encodeAfter } from './codec/utf8.js';
-import { INTERNAL_ERROR, MCP1_FLAG_JSON, MCP1_HEADER_BYTES, writeMcp1Header } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 import type { EncodeOptions } from './internal/options.js';
-import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Where each connection keeps the ids of its streams that failed to encode. */
 const SLOT = reserveSlot();

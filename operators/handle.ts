@@ -8,11 +8,11 @@ import {
   type Subscription,
   takeWhile,
 } from 'rxjs';
-import { ErrorCode, OptionsError, RpcError } from '../src/errors.js';
-import type { CancelRecord, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/records.js';
-import type { Connection } from '../src/transport/types.js';
+import type { Connection } from '../src/core/connection.js';
+import { OptionsError, RpcError } from '../src/core/errors.js';
+import type { CancelRecord, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/core/records.js';
+import { ErrorCode, INTERNAL_ERROR, REQUEST_CANCELLED } from '../src/core/wire/jsonrpc.js';
 import { Call, Context, InFlight, type Routed } from './codec/calls.js';
-import { INTERNAL_ERROR, REQUEST_CANCELLED } from './codec/wire.js';
 import { hop } from './internal/hop.js';
 
 /** Options of {@link handle}. */

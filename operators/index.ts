@@ -4,9 +4,10 @@
  * @module
  */
 
-export type * from '../src/records.js';
-export { newSlots } from '../src/transport/slots.js';
-export type { Connection } from '../src/transport/types.js';
+export type { Connection } from '../src/core/connection.js';
+export type * from '../src/core/records.js';
+export { ConnectionMap, newSlots, reserveSlot } from '../src/core/slots.js';
+export type { Mcp1Type } from '../src/core/wire/mcp1.js';
 export { type BackpressureOptions, backpressure } from './backpressure.js';
 export { type ContentLengthFramesOptions, contentLengthFrames } from './contentLengthFrames.js';
 export { type DecodeJsonRpcOptions, decodeJsonRpc } from './decodeJsonRpc.js';
@@ -16,7 +17,6 @@ export { encodeJsonRpc } from './encodeJsonRpc.js';
 export { encodeMcp1 } from './encodeMcp1.js';
 export { type HandleOptions, handle } from './handle.js';
 export type { EncodeOptions } from './internal/options.js';
-export { ConnectionMap, reserveSlot } from './internal/slots.js';
 export { type JsonFramesOptions, jsonFrames } from './jsonFrames.js';
 export { type Mcp1FramesOptions, mcp1Frames } from './mcp1Frames.js';
 export { type ProxyProtocolOptions, proxyProtocol } from './proxyProtocol.js';

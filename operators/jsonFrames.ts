@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
-import type { PipelineRecord } from '../src/records.js';
-import type { Connection } from '../src/transport/types.js';
+import type { Connection } from '../src/core/connection.js';
+import type { PipelineRecord } from '../src/core/records.js';
 import { append, isJsonWhitespace, startBuffer } from './internal/bytes.js';
 import { type FramerContext, framer, type PartialState } from './internal/framer.js';
 import { type JsonScanState, scanJson } from './internal/jsonScan.js';

@@ -1,6 +1,8 @@
 import type { OperatorFunction } from 'rxjs';
-import type { FrameRecord, Mcp1Header, PipelineRecord } from '../src/records.js';
-import type { Connection } from '../src/transport/types.js';
+import type { Connection } from '../src/core/connection.js';
+import type { FrameRecord, Mcp1Header, PipelineRecord } from '../src/core/records.js';
+import { ErrorCode } from '../src/core/wire/jsonrpc.js';
+import { MCP1_HEADER_BYTES } from '../src/core/wire/mcp1.js';
 import { append, startBuffer } from './internal/bytes.js';
 import { type FramerContext, framer, type PartialState } from './internal/framer.js';
 import { type FramingOptions, resolveFraming } from './internal/options.js';
@@ -17,7 +19,7 @@ interface Mcp1Partial extends PartialState {
   len: number;
 }
 
-const HEADER_BYTES = 16;
+const HEADER_BYTES = MCP1_HEADER_BYTES;
 const TOO_LARGE = 'Frame too large';
 /** By type: 0 unknown, 1 sent by clients, 2 server-only (PROTOCOL.md 3). */
 const SENDER = [0, 1, 2, 2, 1, 1, 2, 1, 2];
@@ -134,6 +136,7 @@ function emit(ctx: FramerContext<Mcp1Partial>, connection: Connection, header: M
 
 /** What is wrong with the header at `b[at]`, or undefined. Reads bytes directly: no DataView. */
 function check(b: Uint8Array, at: number, limit: number): string | undefined {
+  // MCP1_MAGIC, byte by byte; flag bits other than MCP1_FLAG_JSON are reserved.
   if (b[at] !== 0x4d || b[at + 1] !== 0x43 || b[at + 2] !== 0x50 || b[at + 3] !== 0x31) return 'Bad magic';
   const type = b[at + 4]!;
   if ((b[at + 5]! & 0xfe) !== 0) return 'Reserved flag bits set';
@@ -150,6 +153,6 @@ function readU32(b: Uint8Array, at: number): number {
 }
 
 function fail(ctx: FramerContext<Mcp1Partial>, connection: Connection, st: Mcp1Partial | undefined, problem: string): -1 {
-  ctx.fail(connection, st, problem === TOO_LARGE ? 'too-large' : 'bad-header', { code: -32600, message: problem });
+  ctx.fail(connection, st, problem === TOO_LARGE ? 'too-large' : 'bad-header', { code: ErrorCode.InvalidRequest, message: problem });
   return -1;
 }

@@ -1,11 +1,11 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import type { DataRecord, PipelineRecord } from '../src/records.js';
-import type { Connection, ProxiedAddress } from '../src/transport/types.js';
+import type { Connection, ProxiedAddress } from '../src/core/connection.js';
+import type { DataRecord, PipelineRecord } from '../src/core/records.js';
+import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
 import { type Deadline, DeadlineQueue } from './internal/deadlines.js';
 import { hop } from './internal/hop.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 import { HEADER_BUFFER_BYTES, inspectProxyHeader } from './internal/proxyHeader.js';
-import { ConnectionMap, reserveSlot } from './internal/slots.js';
 
 /** Where each connection keeps its header in progress. */
 const SLOT = reserveSlot();

@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Handler, Handlers, PipelineRecord, RequestRecord } from '../src/records.js';
-import { METHOD_NOT_FOUND } from './codec/wire.js';
+import type { Handler, Handlers, PipelineRecord, RequestRecord } from '../src/core/records.js';
+import { METHOD_NOT_FOUND } from '../src/core/wire/jsonrpc.js';
 import { hop } from './internal/hop.js';
 
 /**

@@ -1,9 +1,9 @@
 import { AbortError } from 'ix/aborterror';
 import { AsyncIterableX } from 'ix/asynciterable';
 import type { Observable, Subscription } from 'rxjs';
-import { OptionsError } from '../src/errors.js';
-import type { PipelineRecord } from '../src/records.js';
-import { type Connection, PauseReason } from '../src/transport/types.js';
+import { type Connection, PauseReason } from '../src/core/connection.js';
+import { OptionsError } from '../src/core/errors.js';
+import type { PipelineRecord } from '../src/core/records.js';
 
 /** Options of {@link toAsyncIterable}. */
 export interface ToAsyncIterableOptions {

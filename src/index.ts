@@ -22,10 +22,12 @@
 export { type CallOptions, RpcClient } from './client/client.js';
 export { type ClientProtocol, type ConnectOptions, connect } from './client/connect.js';
 export { type ClientTarget, parseTarget } from './client/target.js';
-export * from './errors.js';
+export { type Connection, type ListenerInfo, PauseReason, type PeerInfo, type ProxiedAddress } from './core/connection.js';
+export * from './core/errors.js';
+export type * from './core/records.js';
+export { ErrorCode } from './core/wire/jsonrpc.js';
+export { Mcp1Type } from './core/wire/mcp1.js';
 export { demoHandlers } from './handlers/demo.js';
-export type * from './records.js';
-export { Mcp1Type } from './records.js';
 export { createServer, type RpcServer } from './server/createServer.js';
 export { type DefaultStagesInput, defaultStages } from './server/defaultStages.js';
 export { type ErrorLog, stderrErrorLog } from './server/errorLog.js';
@@ -45,18 +47,13 @@ export {
 } from './server/stages.js';
 export { type ConnectionCount, formatStatsLine, type ServerStats } from './server/stats.js';
 export { listen } from './transport/listen.js';
-export {
-  type Connection,
-  type ConnectionEvent,
-  type ListenerInfo,
-  type ListenOptions,
-  type ListenTarget,
-  PauseReason,
-  type PeerInfo,
-  type ProxiedAddress,
-  type TcpListen,
-  type TransportKind,
-  type TransportServer,
-  type TransportStats,
-  type UnixListen,
+export type {
+  ConnectionEvent,
+  ListenOptions,
+  ListenTarget,
+  TcpListen,
+  TransportKind,
+  TransportServer,
+  TransportStats,
+  UnixListen,
 } from './transport/types.js';

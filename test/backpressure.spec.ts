@@ -4,9 +4,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { backpressure } from '../operators/backpressure.js';
 import { handle } from '../operators/handle.js';
 import { route } from '../operators/route.js';
-import type { Handler, PipelineRecord, ReplyRecord, RequestRecord } from '../src/records.js';
+import { PauseReason } from '../src/core/connection.js';
+import type { Handler, PipelineRecord, ReplyRecord, RequestRecord } from '../src/core/records.js';
 import { type TestConnection, testConnection } from '../src/testing/connection.js';
-import { PauseReason } from '../src/transport/types.js';
 
 const IN_FLIGHT = PauseReason.InFlight;
 

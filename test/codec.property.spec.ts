@@ -10,7 +10,7 @@ import { encodeJsonRpc } from '../operators/encodeJsonRpc.js';
 import { encodeMcp1 } from '../operators/encodeMcp1.js';
 import { handle } from '../operators/handle.js';
 import { route } from '../operators/route.js';
-import type { FrameRecord, Handlers, PipelineRecord, Protocol, ReplyRecord } from '../src/records.js';
+import type { FrameRecord, Handlers, PipelineRecord, Protocol, ReplyRecord } from '../src/core/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
 const conn = testConnection();

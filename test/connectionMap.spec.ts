@@ -2,9 +2,9 @@ import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { detectProtocol } from '../operators/detectProtocol.js';
 import { ConnectionMap, reserveSlot } from '../operators/index.js';
-import type { PipelineRecord } from '../src/records.js';
+import type { Connection } from '../src/core/connection.js';
+import type { PipelineRecord } from '../src/core/records.js';
 import { bytes, testConnection } from '../src/testing/index.js';
-import type { Connection } from '../src/transport/types.js';
 
 const AT = reserveSlot();
 

@@ -2,7 +2,7 @@ import { type OperatorFunction, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { contentLengthFrames } from '../operators/contentLengthFrames.js';
-import type { FrameRecord, PipelineRecord } from '../src/records.js';
+import type { FrameRecord, PipelineRecord } from '../src/core/records.js';
 import {
   type BytesInput,
   concatBytes,

@@ -2,7 +2,7 @@ import { from, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type DecodeJsonRpcOptions, decodeJsonRpc } from '../operators/decodeJsonRpc.js';
-import type { FrameRecord, PipelineRecord, Protocol, ReplyRecord, RequestRecord } from '../src/records.js';
+import type { FrameRecord, PipelineRecord, Protocol, ReplyRecord, RequestRecord } from '../src/core/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
 const conn = testConnection();

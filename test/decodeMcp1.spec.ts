@@ -4,7 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isSafeMsgpack, MAX_MSGPACK_DEPTH } from '../operators/codec/msgpackCheck.js';
 import { decodeMcp1 } from '../operators/decodeMcp1.js';
-import type { FrameRecord, PipelineRecord, ReplyRecord, RequestRecord } from '../src/records.js';
+import type { FrameRecord, PipelineRecord, ReplyRecord, RequestRecord } from '../src/core/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
 const conn = testConnection();

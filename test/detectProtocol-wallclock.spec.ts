@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { detectProtocol } from '../operators/detectProtocol.js';
-import type { PipelineRecord } from '../src/records.js';
+import type { PipelineRecord } from '../src/core/records.js';
 import { type TestConnection, testConnection } from '../src/testing/connection.js';
 
 // detectProtocol stamps deadlines lazily on a wall clock (once per task, not per

@@ -2,7 +2,7 @@ import { from, type OperatorFunction, type SchedulerAction, type SchedulerLike, 
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { detectProtocol } from '../operators/detectProtocol.js';
-import type { DataRecord, PipelineRecord } from '../src/records.js';
+import type { DataRecord, PipelineRecord } from '../src/core/records.js';
 import {
   bytes,
   concatBytes,

@@ -6,8 +6,8 @@ import { encodeJsonRpc } from '../operators/encodeJsonRpc.js';
 import { handle } from '../operators/handle.js';
 import type { EncodeOptions } from '../operators/internal/options.js';
 import { route } from '../operators/route.js';
-import { RpcError } from '../src/errors.js';
-import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcId, ViolationRecord } from '../src/records.js';
+import { RpcError } from '../src/core/errors.js';
+import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcId, ViolationRecord } from '../src/core/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
 const conn = testConnection();

@@ -4,7 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeMcp1 } from '../operators/encodeMcp1.js';
 import type { EncodeOptions } from '../operators/internal/options.js';
-import type { PipelineRecord, ReplyRecord, ViolationRecord } from '../src/records.js';
+import type { PipelineRecord, ReplyRecord, ViolationRecord } from '../src/core/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
 const conn = testConnection();

@@ -5,7 +5,7 @@ import { frameText } from '../operators/codec/frameText.js';
 import { decodeUtf8 } from '../operators/codec/utf8.js';
 import { contentLengthFrames } from '../operators/contentLengthFrames.js';
 import { jsonFrames } from '../operators/jsonFrames.js';
-import type { FrameRecord, PipelineRecord, Protocol } from '../src/records.js';
+import type { FrameRecord, PipelineRecord, Protocol } from '../src/core/records.js';
 import { bytes, concatBytes, dataRecord, lspBytes, testConnection } from '../src/testing/index.js';
 
 type Op = OperatorFunction<PipelineRecord, PipelineRecord>;

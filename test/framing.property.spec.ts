@@ -7,7 +7,7 @@ import { detectProtocol } from '../operators/detectProtocol.js';
 import { jsonFrames } from '../operators/jsonFrames.js';
 import { mcp1Frames } from '../operators/mcp1Frames.js';
 import { proxyProtocol } from '../operators/proxyProtocol.js';
-import type { PipelineRecord, Protocol } from '../src/records.js';
+import type { PipelineRecord, Protocol } from '../src/core/records.js';
 import { bytes, concatBytes, dataRecord, endRecord, hex, lspBytes, mcp1Bytes, testConnection } from '../src/testing/index.js';
 
 type Op = OperatorFunction<PipelineRecord, PipelineRecord>;

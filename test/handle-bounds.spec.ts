@@ -1,7 +1,7 @@
 import { from, interval, lastValueFrom, Observable, range, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { handle } from '../operators/handle.js';
-import type { Handler, PipelineRecord, ReplyRecord, RequestRecord } from '../src/records.js';
+import type { Handler, PipelineRecord, ReplyRecord, RequestRecord } from '../src/core/records.js';
 import { type TestConnection, testConnection } from '../src/testing/connection.js';
 
 // handle() must not let one stream exhaust the server: a JSON-RPC stream is held as one

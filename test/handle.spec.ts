@@ -2,8 +2,8 @@ import { asapScheduler, from, lastValueFrom, NEVER, type Observable, of, Subject
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type HandleOptions, handle } from '../operators/handle.js';
-import { RpcError } from '../src/errors.js';
-import type { CancelRecord, Handler, HandlerContext, PipelineRecord, Protocol, ReplyRecord, RequestRecord } from '../src/records.js';
+import { RpcError } from '../src/core/errors.js';
+import type { CancelRecord, Handler, HandlerContext, PipelineRecord, Protocol, ReplyRecord, RequestRecord } from '../src/core/records.js';
 import { type TestConnection, testConnection } from '../src/testing/connection.js';
 
 function request(handler: Handler, extra: Partial<RequestRecord> & { connection?: TestConnection } = {}): RequestRecord {

@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { proxyProtocol } from '../operators/proxyProtocol.js';
-import type { DataRecord, PipelineRecord } from '../src/records.js';
+import type { DataRecord, PipelineRecord } from '../src/core/records.js';
 import {
   bytes,
   concatBytes,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Relay } from '../operators/internal/relay.js';
+import { Relay } from '../src/core/relay.js';
 
 describe('Relay (the hot-path Subject)', () => {
   it('passes each value to every subscriber, in subscription order', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { responseJson } from '../operators/codec/jsonrpc.js';
 import { resultLine } from '../operators/codec/resultLine.js';
 import { encodeAfter, encodeLine } from '../operators/codec/utf8.js';
-import type { RpcId } from '../src/records.js';
+import type { RpcId } from '../src/core/records.js';
 
 /** What every other reply is written as: responseJson's text as one NDJSON line. */
 const reference = (id: RpcId, result: unknown): string => Buffer.from(encodeLine(responseJson(id, result, undefined))).toString('latin1');

@@ -2,7 +2,7 @@ import { from, Subject, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { route } from '../operators/route.js';
-import type { Batch, Handler, Handlers, PipelineRecord, ReplyRecord, RequestRecord } from '../src/records.js';
+import type { Batch, Handler, Handlers, PipelineRecord, ReplyRecord, RequestRecord } from '../src/core/records.js';
 import { testConnection } from '../src/testing/connection.js';
 
 const conn = testConnection();

@@ -5,7 +5,7 @@ import { contentLengthFrames } from '../operators/contentLengthFrames.js';
 import { detectProtocol } from '../operators/detectProtocol.js';
 import { jsonFrames } from '../operators/jsonFrames.js';
 import { mcp1Frames } from '../operators/mcp1Frames.js';
-import type { OutboundRecord, PipelineRecord } from '../src/records.js';
+import type { OutboundRecord, PipelineRecord } from '../src/core/records.js';
 import {
   bytes,
   concatBytes,

@@ -4,9 +4,9 @@ import { map as ixMap, take } from 'ix/asynciterable/operators';
 import { concat, defer, from, type Observable, Subject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { toAsyncIterable } from '../operators/toAsyncIterable.js';
-import type { OpenRecord, PipelineRecord } from '../src/records.js';
+import { PauseReason } from '../src/core/connection.js';
+import type { OpenRecord, PipelineRecord } from '../src/core/records.js';
 import { type TestConnection, testConnection } from '../src/testing/connection.js';
-import { PauseReason } from '../src/transport/types.js';
 
 const PULL = PauseReason.Pull;
 

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Subscription } from 'rxjs';
-import type { Handler, HandlerContext, RequestRecord } from '../../src/records.js';
-import type { Connection } from '../../src/transport/types.js';
+import type { Connection } from '../../src/core/connection.js';
+import type { Handler, HandlerContext, RequestRecord } from '../../src/core/records.js';
 
 /** A request that route() gave a handler. */
 export type Routed = RequestRecord & { readonly handler: Handler };

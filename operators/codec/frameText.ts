@@ -12,7 +12,7 @@
  * record (with new bytes, say) gets its own bytes decoded, never this text.
  * @module
  */
-import type { FrameRecord } from '../../src/records.js';
+import type { FrameRecord } from '../../src/core/records.js';
 import { decodeUtf8 } from './utf8.js';
 
 /** The record framing emitted last from a slice, where it lies there, and the slice. */

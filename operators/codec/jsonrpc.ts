@@ -3,8 +3,8 @@
  * jsonrpc.org/specification), shared by decodeJsonRpc() and encodeJsonRpc().
  * @module
  */
-import type { RpcErrorObject, RpcId } from '../../src/records.js';
-import { INTERNAL_ERROR } from './wire.js';
+import type { RpcErrorObject, RpcId } from '../../src/core/records.js';
+import { INTERNAL_ERROR } from '../../src/core/wire/jsonrpc.js';
 
 /**
  * Reads an own property only: a member must come from the message itself, never

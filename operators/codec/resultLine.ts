@@ -8,7 +8,7 @@
  * with the short-string path; bench/RESULTS.md, RPC section, "Session 4's changes").
  * @module
  */
-import type { RpcId } from '../../src/records.js';
+import type { RpcId } from '../../src/core/records.js';
 import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
 import { utf8WriteAt, utf8WriteShort } from './utf8.js';
 

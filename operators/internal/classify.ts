@@ -1,4 +1,4 @@
-import type { Protocol } from '../../src/records.js';
+import type { Protocol } from '../../src/core/records.js';
 
 /** Detection needs more bytes. */
 export const NEED_MORE = 0;

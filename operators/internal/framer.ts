@@ -1,11 +1,11 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../../src/records.js';
-import type { Connection } from '../../src/transport/types.js';
+import type { Connection } from '../../src/core/connection.js';
+import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../../src/core/records.js';
+import { ConnectionMap, reserveSlot } from '../../src/core/slots.js';
 import { frameCutFrom, sliceDone } from '../codec/frameText.js';
 import { type Deadline, DeadlineQueue } from './deadlines.js';
 import { hop } from './hop.js';
 import { type ResolvedFraming, violation } from './options.js';
-import { ConnectionMap, reserveSlot } from './slots.js';
 
 /**
  * One slot for every framer: a connection speaks one protocol, so only one framer

@@ -1,7 +1,8 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { OptionsError } from '../../src/errors.js';
-import type { Protocol, RpcErrorObject, ViolationRecord } from '../../src/records.js';
-import type { Connection } from '../../src/transport/types.js';
+import type { Connection } from '../../src/core/connection.js';
+import { OptionsError } from '../../src/core/errors.js';
+import type { Protocol, RpcErrorObject, ViolationRecord } from '../../src/core/records.js';
+import { ErrorCode } from '../../src/core/wire/jsonrpc.js';
 
 /** PROTOCOL.md section 4 defaults. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -74,5 +75,4 @@ export function violation(connection: Connection, reason: string, protocol?: Pro
 }
 
 /** Shared by every violation of its kind, so frozen. */
-export const TOO_LARGE: RpcErrorObject = Object.freeze({ code: -32600, message: 'Message too large' });
-export const PARSE_ERROR: RpcErrorObject = Object.freeze({ code: -32700, message: 'Parse error' });
+export const TOO_LARGE: RpcErrorObject = Object.freeze({ code: ErrorCode.InvalidRequest, message: 'Message too large' });

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import type { ProxiedAddress } from '../../src/transport/types.js';
+import type { ProxiedAddress } from '../../src/core/connection.js';
 
 /**
  * HAProxy PROXY protocol header parsing (haproxy.org doc/proxy-protocol.txt),

@@ -7,8 +7,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { LspCodec, NdjsonCodec } from '../client/jsonCodec.js';
 import { type ClientTarget, formatTarget } from '../client/target.js';
-import { ConnectionClosedError, RemoteError } from '../errors.js';
-import type { RpcErrorObject } from '../records.js';
+import { ConnectionClosedError, RemoteError } from '../core/errors.js';
+import type { RpcErrorObject } from '../core/records.js';
+import { JSONRPC_VERSION } from '../core/wire/jsonrpc.js';
 import { ConnectFailedError, NoAnswerError, UsageError } from './errors.js';
 
 /** One member of `--batch`: a call, or with `notify: true` a notification. */
@@ -65,7 +66,7 @@ export function sendBatch(
 ): Promise<BatchAnswer[]> {
   const body = JSON.stringify(
     members.map((m, i) => ({
-      jsonrpc: '2.0',
+      jsonrpc: JSONRPC_VERSION,
       method: m.method,
       ...(m.params === undefined ? {} : { params: m.params }),
       ...(m.notify ? {} : { id: i + 1 }),

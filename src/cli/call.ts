@@ -1,7 +1,8 @@
 import type { RpcClient } from '../client/client.js';
 import { connect } from '../client/connect.js';
 import { type ClientTarget, formatTarget, parseTarget } from '../client/target.js';
-import { RemoteError } from '../errors.js';
+import { RemoteError } from '../core/errors.js';
+import { ErrorCode } from '../core/wire/jsonrpc.js';
 import { type CallConfig, parseCallArgs } from './args.js';
 import { parseBatch, sendBatch } from './batch.js';
 import { ConnectFailedError, NoAnswerError, UsageError } from './errors.js';
@@ -35,7 +36,7 @@ export async function stats(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return 0;
   } catch (error) {
-    if (error instanceof RemoteError && error.code === -32601) {
+    if (error instanceof RemoteError && error.code === ErrorCode.MethodNotFound) {
       throw new UsageError('the server does not expose rpc.stats (start it with --expose-stats)');
     }
     throw error;

@@ -3,7 +3,7 @@
  * exits 1; the codes are stable for anyone wrapping the command.
  * @module
  */
-import { RingwireError } from '../errors.js';
+import { RingwireError } from '../core/errors.js';
 
 /** A mistake in the command line: printed as one line, exit 1. */
 export class UsageError extends Error {

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { OptionsError } from '../errors.js';
+import { OptionsError } from '../core/errors.js';
 import { moduleSpecifier } from '../server/handlers.js';
 import { errnoOf } from '../transport/unixPath.js';
 import { HandlersLoadError } from './errors.js';

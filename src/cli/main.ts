@@ -3,7 +3,7 @@
  * stderr and exit code 1, never a stack trace.
  * @module
  */
-import { RemoteError, RingwireError } from '../errors.js';
+import { RemoteError, RingwireError } from '../core/errors.js';
 import { call, stats } from './call.js';
 import { UsageError } from './errors.js';
 import { wantsHelp } from './flags.js';

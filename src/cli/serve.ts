@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../core/errors.js';
 import { demoHandlers } from '../handlers/demo.js';
 import { createServer, type RpcServer } from '../server/createServer.js';
 import { type ErrorLog, stderrErrorLog } from '../server/errorLog.js';

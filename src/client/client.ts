@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Observable } from 'rxjs';
-import { ConnectionClosedError, RemoteError } from '../errors.js';
-import type { RpcErrorObject } from '../records.js';
+import { ConnectionClosedError, RemoteError } from '../core/errors.js';
+import type { RpcErrorObject } from '../core/records.js';
 import type { ClientCodec, Incoming } from './codec.js';
 
 /** Options of `client.call()`. */

@@ -1,4 +1,4 @@
-import type { RpcErrorObject, RpcId } from '../records.js';
+import type { RpcErrorObject, RpcId } from '../core/records.js';
 
 /** A message from the server, as the client needs it. */
 export type Incoming =

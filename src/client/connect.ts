@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { OptionsError } from '../errors.js';
+import { OptionsError } from '../core/errors.js';
 import { RpcClient } from './client.js';
 import type { ClientCodec } from './codec.js';
 import { LspCodec, NdjsonCodec } from './jsonCodec.js';

@@ -1,10 +1,11 @@
+import { JSONRPC_VERSION } from '../core/wire/jsonrpc.js';
+import { BAD_LENGTH, contentLength, headerEnd, MAX_HEADER_BYTES } from '../core/wire/lspHeader.js';
 import { type ClientCodec, type Incoming, ReadBuffer, responseOf } from './codec.js';
 
 const NEWLINE = 0x0a;
-const MAX_HEADER_BYTES = 8 * 1024;
 
 function requestText(id: number | undefined, method: string, params: unknown): string {
-  const message: Record<string, unknown> = { jsonrpc: '2.0', method };
+  const message: Record<string, unknown> = { jsonrpc: JSONRPC_VERSION, method };
   if (params !== undefined) message.params = params;
   if (id !== undefined) message.id = id;
   return JSON.stringify(message);
@@ -67,13 +68,14 @@ export class LspCodec implements ClientCodec {
     const out: Incoming[] = [];
     let from = 0;
     for (;;) {
-      const headerEnd = bytes.indexOf('\r\n\r\n', from);
-      if (headerEnd < 0) {
+      const bodyStart = headerEnd(bytes, from, bytes.length);
+      if (bodyStart < 0) {
         if (bytes.length - from > MAX_HEADER_BYTES) throw new TypeError('LSP header too long');
         break;
       }
-      const length = contentLength(bytes.toString('latin1', from, headerEnd));
-      const bodyStart = headerEnd + 4;
+      // No limit of its own: the client waits for as long a body as the server announces.
+      const length = contentLength(bytes, from, bodyStart, Number.POSITIVE_INFINITY);
+      if (length === BAD_LENGTH) throw new TypeError('LSP message without Content-Length');
       if (bytes.length < bodyStart + length) break;
       out.push(...responseOf(JSON.parse(bytes.toString('utf8', bodyStart, bodyStart + length))));
       from = bodyStart + length;
@@ -86,12 +88,4 @@ export class LspCodec implements ClientCodec {
 function frame(body: string): Uint8Array {
   const data = Buffer.from(body);
   return Buffer.concat([Buffer.from(`Content-Length: ${data.length}\r\n\r\n`), data]);
-}
-
-function contentLength(header: string): number {
-  for (const line of header.split('\r\n')) {
-    const match = /^content-length:\s*(\d+)\s*$/i.exec(line);
-    if (match) return Number(match[1]);
-  }
-  throw new TypeError('LSP message without Content-Length');
 }

@@ -1,10 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
-import { Mcp1Type, type RpcErrorObject } from '../records.js';
+import type { RpcErrorObject } from '../core/records.js';
+import { MCP1_FLAG_JSON, MCP1_HEADER_BYTES, MCP1_MAGIC, Mcp1Type, writeMcp1Header } from '../core/wire/mcp1.js';
 import { type ClientCodec, type Incoming, ReadBuffer } from './codec.js';
-
-const HEADER_BYTES = 16;
-const MAGIC = 0x4d435031; // 'MCP1'
-const FLAG_JSON = 1;
 
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number' });
@@ -36,15 +33,15 @@ export class Mcp1Codec implements ClientCodec {
     const bytes = this.buffer.with(chunk);
     const out: Incoming[] = [];
     let from = 0;
-    while (bytes.length - from >= HEADER_BYTES) {
-      if (bytes.readUInt32BE(from) !== MAGIC) throw new TypeError('the server sent a frame without the MCP1 magic');
+    while (bytes.length - from >= MCP1_HEADER_BYTES) {
+      if (bytes.readUInt32BE(from) !== MCP1_MAGIC) throw new TypeError('the server sent a frame without the MCP1 magic');
       const type = bytes[from + 4]!;
       const flags = bytes[from + 5]!;
       const id = bytes.readUInt32BE(from + 8);
       const length = bytes.readUInt32BE(from + 12);
-      if (bytes.length - from - HEADER_BYTES < length) break;
-      const payload = bytes.subarray(from + HEADER_BYTES, from + HEADER_BYTES + length);
-      from += HEADER_BYTES + length;
+      if (bytes.length - from - MCP1_HEADER_BYTES < length) break;
+      const payload = bytes.subarray(from + MCP1_HEADER_BYTES, from + MCP1_HEADER_BYTES + length);
+      from += MCP1_HEADER_BYTES + length;
       const value = () => decode(payload, flags);
       if (type === Mcp1Type.Response) out.push({ kind: 'result', id, value: value() ?? null });
       else if (type === Mcp1Type.Error) out.push({ kind: 'error', id, error: value() as RpcErrorObject });
@@ -58,24 +55,20 @@ export class Mcp1Codec implements ClientCodec {
 
   private frame(type: number, id: number, payload: unknown): Uint8Array {
     const body = this.json ? Buffer.from(JSON.stringify(payload)) : packr.pack(payload);
-    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    out.set(header(type, this.json ? FLAG_JSON : 0, id, body.length));
-    out.set(body, HEADER_BYTES);
+    const out = Buffer.allocUnsafe(MCP1_HEADER_BYTES + body.length);
+    out.set(header(type, this.json ? MCP1_FLAG_JSON : 0, id, body.length));
+    out.set(body, MCP1_HEADER_BYTES);
     return out;
   }
 }
 
 function header(type: number, flags: number, id: number, length: number): Buffer {
-  const out = Buffer.alloc(HEADER_BYTES);
-  out.writeUInt32BE(MAGIC, 0);
-  out[4] = type;
-  out[5] = flags;
-  out.writeUInt32BE(id >>> 0, 8);
-  out.writeUInt32BE(length, 12);
+  const out = Buffer.alloc(MCP1_HEADER_BYTES);
+  writeMcp1Header(out, type, flags, id, length);
   return out;
 }
 
 function decode(payload: Buffer, flags: number): unknown {
   if (payload.length === 0) return undefined;
-  return flags & FLAG_JSON ? JSON.parse(payload.toString('utf8')) : unpackr.unpack(payload);
+  return flags & MCP1_FLAG_JSON ? JSON.parse(payload.toString('utf8')) : unpackr.unpack(payload);
 }

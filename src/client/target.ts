@@ -1,4 +1,4 @@
-import { OptionsError } from '../errors.js';
+import { OptionsError } from '../core/errors.js';
 
 /** Where a client connects: a Unix socket path, or a TCP host and port. */
 export type ClientTarget = { readonly unix: string } | { readonly host: string; readonly port: number };

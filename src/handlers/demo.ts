@@ -10,8 +10,9 @@
  * @module
  */
 import { Observable } from 'rxjs';
-import { ErrorCode, RpcError } from '../errors.js';
-import type { HandlerContext, Handlers } from '../records.js';
+import { RpcError } from '../core/errors.js';
+import type { HandlerContext, Handlers } from '../core/records.js';
+import { ErrorCode } from '../core/wire/jsonrpc.js';
 
 /** `[x]` gives `x`; anything else is returned as given. */
 export function echo(params: unknown): unknown {

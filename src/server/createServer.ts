@@ -1,7 +1,8 @@
 import { filter, map, type Subscription } from 'rxjs';
-import type { Handler, Handlers } from '../records.js';
+import type { Connection, ListenerInfo } from '../core/connection.js';
+import type { Handler, Handlers } from '../core/records.js';
 import { listen } from '../transport/listen.js';
-import type { Connection, ListenerInfo, TransportServer } from '../transport/types.js';
+import type { TransportServer } from '../transport/types.js';
 import { defaultStages } from './defaultStages.js';
 import { type ErrorLog, stderrErrorLog } from './errorLog.js';
 import { loadHandlersModule, timedHandlers } from './handlers.js';

@@ -13,9 +13,9 @@ import {
   proxyProtocol,
   route,
 } from '../../operators/index.js';
-import { HandlerError } from '../errors.js';
-import type { Handlers } from '../records.js';
-import type { Connection } from '../transport/types.js';
+import type { Connection } from '../core/connection.js';
+import { HandlerError } from '../core/errors.js';
+import type { Handlers } from '../core/records.js';
 import type { Limits } from './options.js';
 import type { PipelineStages } from './stages.js';
 

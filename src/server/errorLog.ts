@@ -1,4 +1,4 @@
-import { HandlerError } from '../errors.js';
+import { HandlerError } from '../core/errors.js';
 import { RateLimitedLog } from './rateLimitedLog.js';
 
 /** Handler failure lines let through per second; the rest are counted. */

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { finalize, isObservable } from 'rxjs';
-import { OptionsError } from '../errors.js';
-import type { Handler, HandlerContext, Handlers } from '../records.js';
+import { OptionsError } from '../core/errors.js';
+import type { Handler, HandlerContext, Handlers } from '../core/records.js';
 import type { LatencyHistogram } from './histogram.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
-import { OptionsError } from '../errors.js';
-import type { Handlers } from '../records.js';
+import { OptionsError } from '../core/errors.js';
+import type { Handlers } from '../core/records.js';
 import type { ListenTarget, TransportKind } from '../transport/types.js';
 import type { PipelineStages } from './stages.js';
 

@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Observable, type Subscriber } from 'rxjs';
-import { ErrorCode, OptionsError, RpcError } from '../errors.js';
-import type { Handler, HandlerContext, Handlers, RpcErrorObject } from '../records.js';
+import { OptionsError, RpcError } from '../core/errors.js';
+import type { Handler, HandlerContext, Handlers, RpcErrorObject } from '../core/records.js';
+import { ErrorCode } from '../core/wire/jsonrpc.js';
 import { moduleSpecifier } from './handlers.js';
 
 /**

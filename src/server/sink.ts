@@ -1,5 +1,5 @@
 import type { Observer } from 'rxjs';
-import type { PipelineRecord } from '../records.js';
+import type { PipelineRecord } from '../core/records.js';
 
 /**
  * The end of the pipeline: writes each OutboundRecord to its connection and, when

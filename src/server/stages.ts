@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
-import { OptionsError } from '../errors.js';
-import type { PipelineRecord } from '../records.js';
+import { OptionsError } from '../core/errors.js';
+import type { PipelineRecord } from '../core/records.js';
 
 /** One operator of the server pipeline: records in, records out. */
 export type Stage = OperatorFunction<PipelineRecord, PipelineRecord>;

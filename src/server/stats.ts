@@ -1,4 +1,4 @@
-import type { Protocol } from '../records.js';
+import type { Protocol } from '../core/records.js';
 import type { TransportStats } from '../transport/types.js';
 import { LatencyHistogram } from './histogram.js';
 

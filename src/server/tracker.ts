@@ -1,8 +1,8 @@
 import { Observable } from 'rxjs';
 import { hop } from '../../operators/internal/hop.js';
-import { ConnectionMap, reserveSlot } from '../../operators/internal/slots.js';
-import type { PipelineRecord, Protocol } from '../records.js';
-import { type Connection, PauseReason } from '../transport/types.js';
+import { type Connection, PauseReason } from '../core/connection.js';
+import type { PipelineRecord, Protocol } from '../core/records.js';
+import { ConnectionMap, reserveSlot } from '../core/slots.js';
 import type { Stage } from './stages.js';
 import type { StatsCollector } from './stats.js';
 

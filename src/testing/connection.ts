@@ -1,7 +1,7 @@
 import { EMPTY, type Observable } from 'rxjs';
-import type { Slice } from '../records.js';
-import { newSlots } from '../transport/slots.js';
-import type { Connection, ListenerInfo, PeerInfo, ProxiedAddress } from '../transport/types.js';
+import type { Connection, ListenerInfo, PeerInfo, ProxiedAddress } from '../core/connection.js';
+import type { Slice } from '../core/records.js';
+import { newSlots } from '../core/slots.js';
 
 /** Options of {@link testConnection}. */
 export interface TestConnectionOptions {

@@ -1,5 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { PipelineRecord } from '../records.js';
+import type { PipelineRecord } from '../core/records.js';
 import { hex, utf8 } from './records.js';
 
 /**

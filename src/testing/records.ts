@@ -1,5 +1,5 @@
-import type { DataRecord, EndRecord, OpenRecord, Protocol } from '../records.js';
-import type { Connection } from '../transport/types.js';
+import type { Connection } from '../core/connection.js';
+import type { DataRecord, EndRecord, OpenRecord, Protocol } from '../core/records.js';
 
 /** Bytes as a spec writes them: UTF-8 text, byte values, or bytes. */
 export type BytesInput = string | readonly number[] | Uint8Array;

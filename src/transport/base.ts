@@ -1,18 +1,9 @@
 import { Observable, Subject } from 'rxjs';
-import { Relay } from '../../operators/internal/relay.js';
-import type { DataRecord, Slice } from '../records.js';
-import { newSlots } from './slots.js';
-import {
-  type Connection,
-  type ConnectionEvent,
-  type ListenerInfo,
-  PauseReason,
-  type PeerInfo,
-  type ProxiedAddress,
-  type TransportKind,
-  type TransportServer,
-  type TransportStats,
-} from './types.js';
+import { type Connection, type ListenerInfo, PauseReason, type PeerInfo, type ProxiedAddress } from '../core/connection.js';
+import type { DataRecord, Slice } from '../core/records.js';
+import { Relay } from '../core/relay.js';
+import { newSlots } from '../core/slots.js';
+import type { ConnectionEvent, TransportKind, TransportServer, TransportStats } from './types.js';
 
 /** Internal pause reason: nobody subscribes to this connection's records yet. */
 export const PAUSE_INACTIVE = 1 << 16;

@@ -1,4 +1,4 @@
-import { NativeUnavailableError } from '../errors.js';
+import { NativeUnavailableError } from '../core/errors.js';
 import { listenNative, nativeLoadError } from './native.js';
 import { listenNet } from './net.js';
 import type { ListenOptions, TransportServer } from './types.js';

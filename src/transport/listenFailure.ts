@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ListenError } from '../errors.js';
+import { ListenError } from '../core/errors.js';
 import { errnoOf } from './unixPath.js';
 
 /** errnos whose system text ("listen EADDRINUSE: address already in use 127.0.0.1:7070") says less than this. */

@@ -1,11 +1,12 @@
 import { lookup } from 'node:dns/promises';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { type ListenError, NativeUnavailableError, OptionsError } from '../errors.js';
+import type { ListenerInfo, PeerInfo } from '../core/connection.js';
+import { type ListenError, NativeUnavailableError, OptionsError } from '../core/errors.js';
 import { loadAddon, type NativeAddon, type NativePoller, Rec } from './addon.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
 import { listenFailure } from './listenFailure.js';
-import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, UnixListen } from './types.js';
+import type { ListenOptions, ListenTarget, TcpListen, UnixListen } from './types.js';
 import { type PathLock, prepareUnixPath, removeSocketFile } from './unixPath.js';
 
 const errnoNames: string[] = [];

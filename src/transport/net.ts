@@ -6,10 +6,11 @@
  */
 import { chmod, lstat } from 'node:fs/promises';
 import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { ListenError, OptionsError, UnsupportedError } from '../errors.js';
+import type { ListenerInfo, PeerInfo } from '../core/connection.js';
+import { ListenError, OptionsError, UnsupportedError } from '../core/errors.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
 import { listenFailure } from './listenFailure.js';
-import type { ListenerInfo, ListenOptions, ListenTarget, PeerInfo, TcpListen, TransportServer, UnixListen } from './types.js';
+import type { ListenOptions, ListenTarget, TcpListen, TransportServer, UnixListen } from './types.js';
 import { errnoOf, type PathLock, prepareUnixPath, removeSocketFile, withUmask } from './unixPath.js';
 
 /** Default of `ListenOptions.maxConnections`. */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
-import { AddressInUseError, ListenError, NotASocketError } from '../errors.js';
+import { AddressInUseError, ListenError, NotASocketError } from '../core/errors.js';
 
 /** How long a probe connection may take before the path counts as in use. */
 const PROBE_TIMEOUT_MS = 1000;

@@ -2,9 +2,10 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { RpcClient } from '../../src/client/client.js';
 import { connect } from '../../src/client/connect.js';
-import { ErrorCode, RemoteError, RpcError } from '../../src/errors.js';
+import { RemoteError, RpcError } from '../../src/core/errors.js';
+import type { HandlerContext } from '../../src/core/records.js';
+import { ErrorCode } from '../../src/core/wire/jsonrpc.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { HandlerContext } from '../../src/records.js';
 import { matrix, startServer, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
-import { ConnectionClosedError } from '../../src/errors.js';
+import { ConnectionClosedError } from '../../src/core/errors.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
 import { forget, matrix, startServer, useCleanup } from '../fixtures/harness.js';
 

@@ -4,7 +4,8 @@
  * and the deprecated `rpcCode` still answers for older callers.
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, RemoteError, RingwireError, RpcError } from '../../src/errors.js';
+import { RemoteError, RingwireError, RpcError } from '../../src/core/errors.js';
+import { ErrorCode } from '../../src/core/wire/jsonrpc.js';
 
 describe('RemoteError', () => {
   it('is an RpcError named RemoteError, with the code, message and data of the reply', () => {

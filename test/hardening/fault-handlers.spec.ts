@@ -5,8 +5,8 @@
  * fires when its client disconnects and the server forgets the connection.
  */
 import { describe, expect, it } from 'vitest';
+import type { HandlerContext, Handlers } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { HandlerContext, Handlers } from '../../src/records.js';
 import { matrix, type RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { readFrames, request } from '../fixtures/mcp1.js';
 import { openFdCount, settledFdCount } from '../helpers/fds.js';

@@ -6,8 +6,8 @@
  */
 import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { Handlers } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { Handlers } from '../../src/records.js';
 import { matrix, type RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { request } from '../fixtures/mcp1.js';
 import { openFdCount, settledFdCount } from '../helpers/fds.js';

@@ -21,8 +21,8 @@
 
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import type { Handlers } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { Handlers } from '../../src/records.js';
 import { mcp1Bytes } from '../../src/testing/wire.js';
 import { matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';
 import { readFrames, request } from '../fixtures/mcp1.js';

@@ -7,8 +7,8 @@
  */
 import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { type Connection, PauseReason } from '../../src/core/connection.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import { type Connection, PauseReason } from '../../src/transport/types.js';
 import { delay, matrix, RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { request } from '../fixtures/mcp1.js';
 

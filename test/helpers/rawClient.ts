@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { ListenerInfo } from '../../src/transport/types.js';
+import type { ListenerInfo } from '../../src/core/connection.js';
 import { waitUntil } from './wait.js';
 
 /** Where a client connects: a Unix path or a TCP host and port. */

@@ -1,7 +1,8 @@
 import type { Subscription } from 'rxjs';
-import type { Slice } from '../../src/records.js';
+import type { Connection } from '../../src/core/connection.js';
+import type { Slice } from '../../src/core/records.js';
 import { listen } from '../../src/transport/listen.js';
-import type { Connection, ListenOptions, ListenTarget, TransportKind, TransportServer } from '../../src/transport/types.js';
+import type { ListenOptions, ListenTarget, TransportKind, TransportServer } from '../../src/transport/types.js';
 import { destroyClients } from './rawClient.js';
 import { removeTempDirs, tempSocketPath } from './socketPath.js';
 import type { SocketKind } from './transports.js';

@@ -1,7 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, RpcError } from '../../src/errors.js';
-import type { Handlers } from '../../src/records.js';
+import { RpcError } from '../../src/core/errors.js';
+import type { Handlers } from '../../src/core/records.js';
+import { ErrorCode } from '../../src/core/wire/jsonrpc.js';
 import { matrix, startServer, useCleanup } from '../fixtures/harness.js';
 import { SocketClientTransport } from '../fixtures/mcpSocketTransport.js';
 

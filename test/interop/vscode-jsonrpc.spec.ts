@@ -8,8 +8,8 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from 'vscode-jsonrpc/node';
+import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { HandlerContext } from '../../src/records.js';
 import { matrix, startServer, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();

@@ -1,7 +1,7 @@
 import { map, tap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { decodeJsonRpc, detectProtocol, jsonFrames } from '../../operators/index.js';
-import type { PipelineRecord } from '../../src/records.js';
+import type { PipelineRecord } from '../../src/core/records.js';
 import { insertAfter, insertBefore, type PipelineStages, removeStage, replaceStage } from '../../src/server/stages.js';
 import { endRecord, lettered, runMarbles, slicesOf, testConnection } from '../../src/testing/index.js';
 import { matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';

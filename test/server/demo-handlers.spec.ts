@@ -1,7 +1,7 @@
 import { firstValueFrom, type Observable, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers, echo, fail, ping, sleep, stream, sum } from '../../src/handlers/demo.js';
-import type { HandlerContext } from '../../src/records.js';
 
 function ctx(signal = new AbortController().signal): HandlerContext {
   return { signal, peer: { family: 'unix', address: '/x', port: 0 }, method: 'm', notification: false };

@@ -8,9 +8,10 @@
 import { fileURLToPath } from 'node:url';
 import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, HandlerError, RpcError } from '../../src/errors.js';
+import { HandlerError, RpcError } from '../../src/core/errors.js';
+import type { Handlers } from '../../src/core/records.js';
+import { ErrorCode } from '../../src/core/wire/jsonrpc.js';
 import { sleep } from '../../src/handlers/demo.js';
-import type { Handlers } from '../../src/records.js';
 import { delay, matrix, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { frame, readFrames, request } from '../fixtures/mcp1.js';
 

@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
+import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers, sleep } from '../../src/handlers/demo.js';
-import type { HandlerContext } from '../../src/records.js';
 import { delay, matrix, rawClient, startServer, until, useCleanup } from '../fixtures/harness.js';
 import type { RawClient } from '../helpers/rawClient.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RpcError } from '../../src/errors.js';
+import { RpcError } from '../../src/core/errors.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
 import { delay, matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';
 

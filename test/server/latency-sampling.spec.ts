@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HandlerContext } from '../../src/records.js';
+import type { HandlerContext } from '../../src/core/records.js';
 import { SAMPLE_EVERY, TIMED_PER_TURN, timedHandlers } from '../../src/server/handlers.js';
 import { LatencyHistogram } from '../../src/server/histogram.js';
 

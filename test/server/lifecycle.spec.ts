@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { HandlerContext } from '../../src/records.js';
 import { delay, forget, matrix, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { readFrames, request } from '../fixtures/mcp1.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { HandlerContext } from '../../src/records.js';
-import { PauseReason } from '../../src/transport/types.js';
+import { PauseReason } from '../../src/core/connection.js';
+import type { HandlerContext } from '../../src/core/records.js';
 import { delay, matrix, RawClient, rawClient, readLines, startServer, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();

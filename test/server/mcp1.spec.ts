@@ -1,7 +1,7 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { HandlerContext } from '../../src/records.js';
 import { delay, matrix, rawClient, startServer, until, useCleanup } from '../fixtures/harness.js';
 import { frame, notification, parseFrames as parseAll, readFrames, request } from '../fixtures/mcp1.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { HandlerContext } from '../../src/records.js';
 import { matrix, rawClient, readLines, startServer, useCleanup } from '../fixtures/harness.js';
 import { tempSocketPath } from '../helpers/socketPath.js';
 

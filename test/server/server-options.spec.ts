@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { PipelineRecord } from '../../src/core/records.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import type { PipelineRecord } from '../../src/records.js';
 import { createServer } from '../../src/server/createServer.js';
 import type { ServerOptions } from '../../src/server/options.js';
 import { insertBefore } from '../../src/server/stages.js';

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Connection, PauseReason, type TransportServer } from '../../src/transport/types.js';
+import { type Connection, PauseReason } from '../../src/core/connection.js';
+import type { TransportServer } from '../../src/transport/types.js';
 import { RawClient } from '../helpers/rawClient.js';
 import { cleanup, dataOf, type KeptSlice, keep, recordSlices, serve, target, track } from '../helpers/servers.js';
 import { SOCKET_KINDS, transports } from '../helpers/transports.js';

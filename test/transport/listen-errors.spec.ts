@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ListenError } from '../../src/errors.js';
+import { ListenError } from '../../src/core/errors.js';
 import { openFdCount, settledFdCount } from '../helpers/fds.js';
 import { cleanup, serve } from '../helpers/servers.js';
 import { tempDir, tempSocketPath } from '../helpers/socketPath.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OptionsError, UnsupportedError } from '../../src/errors.js';
+import { OptionsError, UnsupportedError } from '../../src/core/errors.js';
 import type { ListenOptions } from '../../src/transport/types.js';
 import { cleanup, serve } from '../helpers/servers.js';
 import { tempSocketPath } from '../helpers/socketPath.js';

@@ -1,7 +1,8 @@
 import type { Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Slice } from '../../src/records.js';
-import type { Connection, TransportServer } from '../../src/transport/types.js';
+import type { Connection } from '../../src/core/connection.js';
+import type { Slice } from '../../src/core/records.js';
+import type { TransportServer } from '../../src/transport/types.js';
 import { RawClient } from '../helpers/rawClient.js';
 import { cleanup, echo, type KeptSlice, keep, serve, target, track } from '../helpers/servers.js';
 import { SOCKET_KINDS, transports } from '../helpers/transports.js';

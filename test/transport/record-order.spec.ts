@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connection, ConnectionEvent } from '../../src/transport/types.js';
+import type { Connection } from '../../src/core/connection.js';
+import type { ConnectionEvent } from '../../src/transport/types.js';
 import { RawClient } from '../helpers/rawClient.js';
 import { cleanup, dataOf, echo, recordSlices, serve, target, track } from '../helpers/servers.js';
 import { SOCKET_KINDS, transports } from '../helpers/transports.js';

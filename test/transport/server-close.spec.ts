@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connection, ConnectionEvent } from '../../src/transport/types.js';
+import type { Connection } from '../../src/core/connection.js';
+import type { ConnectionEvent } from '../../src/transport/types.js';
 import { addressOf, RawClient } from '../helpers/rawClient.js';
 import { cleanup, echo, recordSlices, serve, target, track } from '../helpers/servers.js';
 import { transports } from '../helpers/transports.js';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Connection, PauseReason } from '../../src/transport/types.js';
+import { type Connection, PauseReason } from '../../src/core/connection.js';
 import { RawClient } from '../helpers/rawClient.js';
 import { cleanup, serve, target, track } from '../helpers/servers.js';
 import { SOCKET_KINDS, transports } from '../helpers/transports.js';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AddressInUseError, ListenError, NotASocketError } from '../../src/errors.js';
+import { AddressInUseError, ListenError, NotASocketError } from '../../src/core/errors.js';
 import { RawClient } from '../helpers/rawClient.js';
 import { cleanup, echo, serve } from '../helpers/servers.js';
 import { tempDir, tempSocketPath } from '../helpers/socketPath.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Connection, type ConnectionEvent, PauseReason } from '../../src/transport/types.js';
+import { type Connection, PauseReason } from '../../src/core/connection.js';
+import type { ConnectionEvent } from '../../src/transport/types.js';
 import { RawClient, sha256 } from '../helpers/rawClient.js';
 import { cleanup, serve, target, track } from '../helpers/servers.js';
 import { SOCKET_KINDS, transports } from '../helpers/transports.js';

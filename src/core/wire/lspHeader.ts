@@ -1,7 +1,9 @@
 /**
- * The LSP base protocol's header block (`Name: value\r\n` lines, then `\r\n`),
- * parsed straight from bytes: only `Content-Length` matters, other headers are
- * skipped unread.
+ * LSP base-protocol header facts: the header block's limit and its `Content-Length` parsing, straight from bytes.
+ *
+ * A header block is `Name: value\r\n` lines, then `\r\n`; only `Content-Length`
+ * matters, other headers are skipped unread.
+ * @module
  */
 
 /** The header block may not grow past this (CRLFs included). */

@@ -1,17 +1,8 @@
 /**
- * Errors. Every class has a stable `code` to branch on; messages are for people.
+ * Errors: RpcError and ringwire's own error classes. Every class has a stable `code` to branch on; messages are for people.
  * @module
  */
-
-/** JSON-RPC 2.0 and MCP1 error codes (PROTOCOL.md 2.2 and 3). */
-export const ErrorCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  RequestCancelled: -32800,
-} as const;
+import { ErrorCode } from './wire/jsonrpc.js';
 
 /**
  * Thrown by a handler to answer with a specific JSON-RPC error.

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { Connection } from './transport/types.js';
+import type { Connection, PeerInfo, ProxiedAddress } from './connection.js';
 
 /** The protocol a connection speaks, decided once by its first bytes. */
 export type Protocol = 'mcp1' | 'jsonrpc' | 'lsp';
@@ -55,18 +55,6 @@ export interface EndRecord {
 
 /** What a transport emits. */
 export type Slice = OpenRecord | DataRecord | EndRecord;
-
-/** MCP1 frame types (PROTOCOL.md section 3). */
-export const Mcp1Type = {
-  Request: 1,
-  Response: 2,
-  Error: 3,
-  Notification: 4,
-  Ping: 5,
-  Pong: 6,
-  Cancel: 7,
-  StreamItem: 8,
-} as const;
 
 /** The parsed 16-byte MCP1 header of a frame. */
 export interface Mcp1Header {
@@ -197,7 +185,7 @@ export interface HandlerContext {
   /** Aborts when the client cancels the request or disconnects. */
   readonly signal: AbortSignal;
   /** Who called (the PROXY-protocol address when the listener has one). */
-  readonly peer: import('./transport/types.js').PeerInfo & { readonly proxied?: import('./transport/types.js').ProxiedAddress };
+  readonly peer: PeerInfo & { readonly proxied?: ProxiedAddress };
   /** The method name. */
   readonly method: string;
   /** True for notifications (nothing will be written). */

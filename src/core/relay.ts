@@ -1,3 +1,7 @@
+/**
+ * The Relay: a Subject for the hot path (the transport's slices$, backpressure()'s inner feed).
+ * @module
+ */
 import { Observable, type Subscriber } from 'rxjs';
 
 /**
