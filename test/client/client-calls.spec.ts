@@ -6,16 +6,9 @@ import { RemoteError, RpcError } from '../../src/core/errors.js';
 import type { HandlerContext } from '../../src/core/records.js';
 import { ErrorCode } from '../../src/core/wire/jsonrpc.js';
 import { demoHandlers } from '../../src/handlers/demo.js';
-import { matrix, startServer, until, useCleanup } from '../fixtures/harness.js';
+import { matrix, CLIENT_PROTOCOLS as protocols, startServer, until, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();
-
-const protocols = [
-  ['jsonrpc', {}],
-  ['lsp', {}],
-  ['mcp1', {}],
-  ['mcp1', { json: true }],
-] as const;
 
 describe.each(matrix())('client calls (%s, %s)', (transport, kind) => {
   describe.each(protocols)('over %s %j', (protocol, extra) => {

@@ -6,16 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
-import { matrix, startServer, useCleanup } from '../fixtures/harness.js';
+import { matrix, CLIENT_PROTOCOLS as protocols, startServer, useCleanup } from '../fixtures/harness.js';
 
 useCleanup();
-
-const protocols = [
-  ['jsonrpc', {}],
-  ['lsp', {}],
-  ['mcp1', {}],
-  ['mcp1', { json: true }],
-] as const;
 
 // Each side of the encoders' boundaries: hand-copied text (24 units), the slab's
 // item size (8 KiB) in ASCII and in 2- and 3-byte characters, and past it.
