@@ -1,6 +1,6 @@
 /**
  * npm run bench:pipeline — the server's default pipeline (detectProtocol through
- * encodeJsonRpc / encodeMcp1) in-process, without sockets: what one request costs in
+ * encodeJsonRpc / encodeMcp1, with the server's own probes) in-process, without sockets: what one request costs in
  * the operators alone. Reads of 16 pipelined `echo` requests, as bench:rpc's 16x16
  * shape delivers them, on 16 connections.
  */
@@ -9,9 +9,12 @@ import { Packr } from 'msgpackr';
 import { NEVER, Subject } from 'rxjs';
 import type { PipelineRecord } from '../src/core/records.js';
 import { demoHandlers } from '../src/handlers/demo.js';
+import { instrument } from '../src/server/createServer.js';
 import { defaultStages } from '../src/server/defaultStages.js';
 import { resolveLimits } from '../src/server/options.js';
 import { composeStages } from '../src/server/stages.js';
+import { StatsCollector } from '../src/server/stats.js';
+import { ConnectionTracker } from '../src/server/tracker.js';
 import { TestConnection } from '../src/testing/connection.js';
 import { envNumber } from './harness.js';
 
@@ -47,7 +50,10 @@ class CountingConnection extends TestConnection {
 const only = process.env.BENCH_ONLY;
 for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === undefined || only === p)) {
   const input = new Subject<PipelineRecord>();
-  const stages = defaultStages({ handlers: demoHandlers, limits: resolveLimits({}), proxyProtocol: false, disconnects: NEVER });
+  const limits = resolveLimits({});
+  // As createServer() runs it: its probes, and backpressure() around `handle`.
+  const defaults = defaultStages({ handlers: demoHandlers, limits, proxyProtocol: false, disconnects: NEVER });
+  const stages = instrument(defaults, new ConnectionTracker(new StatsCollector()), limits);
   let replies = 0;
   input.pipe(composeStages(stages)).subscribe((r) => {
     if (r.type === 'out') {
@@ -63,6 +69,7 @@ for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === und
   const mcp1Buf = new Uint8Array(perRead * (16 + payload.length));
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   let reads = 0;
   while (performance.now() < deadline) {
     for (let k = 0; k < 64; k++) {
@@ -75,9 +82,10 @@ for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === und
     }
   }
   const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   const requests = reads * perRead;
   if (replies !== requests) throw new Error(`${protocol}: ${replies} replies for ${requests} requests`);
   console.log(
-    `${protocol.padEnd(8)} ${(requests / elapsed / 1e3).toFixed(0).padStart(6)}k req/s   ${((elapsed / requests) * 1e9).toFixed(0)} ns/request (pipeline only, no sockets)`,
+    `${protocol.padEnd(8)} ${(requests / elapsed / 1e3).toFixed(0).padStart(6)}k req/s   ${((elapsed / requests) * 1e9).toFixed(0)} ns/request, ${(((cpu.user + cpu.system) * 1e3) / requests).toFixed(0)} ns CPU/request (pipeline only, no sockets)`,
   );
 }

@@ -1,13 +1,11 @@
-import { Observable, type OperatorFunction } from 'rxjs';
-import { PauseReason } from '../src/core/connection.js';
+import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
+import { type Connection, PauseReason } from '../src/core/connection.js';
 import { OptionsError } from '../src/core/errors.js';
 import type { PipelineRecord } from '../src/core/records.js';
 import { Relay } from '../src/core/relay.js';
-import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
+import { InFlightCount } from './inFlightCount.js';
+import { chainSpec, fusable, type Sink, type StageSpec, specsOf, stage } from './internal/fusion.js';
 import { hop } from './internal/hop.js';
-
-/** Where each connection keeps its count of requests in flight. */
-const SLOT = reserveSlot();
 
 /** Options of {@link backpressure}. */
 export interface BackpressureOptions {
@@ -15,6 +13,11 @@ export interface BackpressureOptions {
   readonly highWater?: number;
   /** In-flight count at or below which reading resumes. Default `highWater / 2`, rounded down. */
   readonly lowWater?: number;
+  /**
+   * The count to keep, so that it can be read from outside (the server's drain
+   * reads it). Default: a count of its own. Cleared when the subscription ends.
+   */
+  readonly count?: InFlightCount;
 }
 
 /**
@@ -66,50 +69,91 @@ export function backpressure(
   if (!(lowWater >= 0 && lowWater < highWater)) {
     throw new OptionsError(`backpressure(): lowWater must be in [0, highWater), got ${lowWater}`);
   }
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) => {
-      const inFlight = new ConnectionMap<number>(SLOT);
-      // Not a Subject: one is passed every request and reply (see Relay).
-      const shared = new Relay<PipelineRecord>();
-      const output = hop(inner(shared.observable), subscriber, (record) => {
-        if (record.type === 'reply' && record.final) {
-          const count = inFlight.get(record.connection);
-          // Unknown: its connection's `end` already came, and that forgot it.
-          if (count !== undefined) {
-            if (count <= 1) inFlight.delete(record.connection);
-            else inFlight.set(record.connection, count - 1);
-            if (count - 1 <= lowWater && (record.connection.pausedBy & PauseReason.InFlight) !== 0) {
-              record.connection.resume(PauseReason.InFlight);
-            }
-          }
-        }
-        subscriber.next(record);
-      });
-      const input = hop(
-        source,
-        subscriber,
-        (record) => {
-          // A final reply made upstream (an auth stage's refusal) passes through inner and
-          // is counted out below like any answer: count it in too, or it would undercount.
-          if (record.type === 'request' || (record.type === 'reply' && record.final === true)) {
-            const count = (inFlight.get(record.connection) ?? 0) + 1;
-            inFlight.set(record.connection, count);
-            // Only a request adds work; a reply is on its way out at once.
-            if (record.type === 'request' && count >= highWater && (record.connection.pausedBy & PauseReason.InFlight) === 0) {
-              record.connection.pause(PauseReason.InFlight);
-            }
-          } else if (record.type === 'end') {
-            inFlight.delete(record.connection);
-            if ((record.connection.pausedBy & PauseReason.InFlight) !== 0) record.connection.resume(PauseReason.InFlight);
-          }
-          shared.next(record);
+  const marks = { highWater, lowWater, given: options.count };
+  // ringwire's own stages inside (route, handle) fuse with the counting around them;
+  // any other operator gets the source shared with it through a Relay.
+  const specs = specsOf(inner);
+  if (specs !== undefined) return fusable(fusedSpec(chainSpec(specs), marks));
+  return (source) => new Observable<PipelineRecord>((subscriber) => shareWithInner(source, subscriber, inner, marks));
+}
+
+interface Marks {
+  readonly highWater: number;
+  readonly lowWater: number;
+  readonly given: InFlightCount | undefined;
+}
+
+/** Counting in, the inner stages, counting out: one stage. */
+function fusedSpec(inner: StageSpec, marks: Marks): StageSpec {
+  return {
+    create: (out, chain) => {
+      const count = marks.given ?? new InFlightCount();
+      const after = stage(out, (record) => countOut(record, out, count, marks.lowWater));
+      const middle = inner.create(after, chain);
+      return stage(out, (record) => countIn(record, middle, count, marks.highWater), {
+        complete: () => middle.complete(),
+        error: (error) => middle.error(error),
+        dispose: () => {
+          middle.dispose();
+          count.clear();
         },
-        () => shared.complete(),
-        (err) => shared.error(err),
-      );
-      return () => {
-        input.unsubscribe();
-        output.unsubscribe();
-      };
-    });
+      });
+    },
+  };
+}
+
+function shareWithInner(
+  source: Observable<PipelineRecord>,
+  subscriber: Subscriber<PipelineRecord>,
+  inner: OperatorFunction<PipelineRecord, PipelineRecord>,
+  marks: Marks,
+): () => void {
+  const count = marks.given ?? new InFlightCount();
+  // Not a Subject: one is passed every request and reply (see Relay).
+  const shared = new Relay<PipelineRecord>();
+  const sharedSink: Sink = { next: (r) => shared.next(r), error: (e) => shared.error(e), complete: () => shared.complete() };
+  const output = hop(inner(shared.observable), subscriber, (record) => countOut(record, subscriber, count, marks.lowWater));
+  const input = hop(
+    source,
+    subscriber,
+    (record) => countIn(record, sharedSink, count, marks.highWater),
+    () => shared.complete(),
+    (err) => shared.error(err),
+  );
+  return () => {
+    input.unsubscribe();
+    output.unsubscribe();
+    count.clear();
+  };
+}
+
+/** A record on its way into the inner stages. */
+function countIn(record: PipelineRecord, into: Sink, count: InFlightCount, highWater: number): void {
+  // A final reply made upstream (an auth stage's refusal) passes through inner and
+  // is counted out below like any answer: count it in too, or it would undercount.
+  if (record.type === 'request' || (record.type === 'reply' && record.final === true)) {
+    const n = count.add(record.connection);
+    // Only a request adds work; a reply is on its way out at once.
+    if (record.type === 'request' && n >= highWater && (record.connection.pausedBy & PauseReason.InFlight) === 0) {
+      record.connection.pause(PauseReason.InFlight);
+    }
+  } else if (record.type === 'end') {
+    // No more requests can come: nothing to hold back. Answers still to come are
+    // counted out as they leave; a closed connection's never will.
+    if (record.connection.closed) count.forget(record.connection);
+    liftPause(record.connection);
+  }
+  into.next(record);
+}
+
+/** A record leaving the inner stages: passed on first, so that its answer is written before it counts out. */
+function countOut(record: PipelineRecord, out: Sink, count: InFlightCount, lowWater: number): void {
+  out.next(record);
+  if (record.type !== 'reply' || !record.final) return;
+  const left = count.remove(record.connection);
+  if (left >= 0 && left <= lowWater) liftPause(record.connection);
+}
+
+function liftPause(connection: Connection): void {
+  if ((connection.pausedBy & PauseReason.InFlight) !== 0) connection.resume(PauseReason.InFlight);
 }

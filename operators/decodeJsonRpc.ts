@@ -1,9 +1,9 @@
-import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '../src/core/records.js';
 import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
 import { frameText } from './codec/frameText.js';
 import { isRpcId, isStructured } from './codec/jsonrpc.js';
-import { hop } from './internal/hop.js';
+import { fusable, type Sink, stage } from './internal/fusion.js';
 
 /** Options of {@link decodeJsonRpc}. */
 export interface DecodeJsonRpcOptions {
@@ -58,19 +58,19 @@ export interface DecodeJsonRpcOptions {
  */
 export function decodeJsonRpc(options: DecodeJsonRpcOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const cancelMethod = options.cancelMethod === undefined ? '$/cancelRequest' : options.cancelMethod;
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) =>
-      hop(source, subscriber, (record) => {
+  return fusable({
+    create: (out) =>
+      stage(out, (record) => {
         if (record.type === 'frame' && (record.protocol === 'jsonrpc' || record.protocol === 'lsp')) {
-          decodeFrame(record, cancelMethod, subscriber);
+          decodeFrame(record, cancelMethod, out);
         } else {
-          subscriber.next(record);
+          out.next(record);
         }
       }),
-    );
+  });
 }
 
-function decodeFrame(frame: FrameRecord, cancelMethod: string | null, out: Subscriber<PipelineRecord>): void {
+function decodeFrame(frame: FrameRecord, cancelMethod: string | null, out: Sink): void {
   let value: unknown;
   try {
     // V8's JSON.parse is iterative: a million nested brackets parse without
@@ -98,13 +98,7 @@ function decodeFrame(frame: FrameRecord, cancelMethod: string | null, out: Subsc
 // polluted Object.prototype), at one check per member.
 const hasOwn = Object.prototype.hasOwnProperty;
 
-function decodeMessage(
-  frame: FrameRecord,
-  message: unknown,
-  batch: Batch | undefined,
-  cancelMethod: string | null,
-  out: Subscriber<PipelineRecord>,
-): void {
+function decodeMessage(frame: FrameRecord, message: unknown, batch: Batch | undefined, cancelMethod: string | null, out: Sink): void {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     out.next(errorReply(frame, null, INVALID_REQUEST, batch));
     return;

@@ -1,11 +1,11 @@
-import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { FrameRecord, Mcp1Header, PipelineRecord, RpcErrorObject } from '../src/core/records.js';
 import { INVALID_REQUEST, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
 import { MCP1_FLAG_JSON, Mcp1Type } from '../src/core/wire/mcp1.js';
 import { frameText } from './codec/frameText.js';
 import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
-import { hop } from './internal/hop.js';
+import { fusable, type Sink, stage } from './internal/fusion.js';
 
 /**
  * Decodes MCP1 frames (`protocol` `'mcp1'`, with their parsed `header`) into
@@ -43,19 +43,19 @@ import { hop } from './internal/hop.js';
  * @return An operator: FrameRecord (MCP1) → RequestRecord | CancelRecord | ReplyRecord.
  */
 export function decodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) =>
-      hop(source, subscriber, (record) => {
+  return fusable({
+    create: (out) =>
+      stage(out, (record) => {
         if (record.type === 'frame' && record.protocol === 'mcp1' && record.header !== undefined) {
-          decodeFrame(record, record.header, subscriber);
+          decodeFrame(record, record.header, out);
         } else {
-          subscriber.next(record);
+          out.next(record);
         }
       }),
-    );
+  });
 }
 
-function decodeFrame(frame: FrameRecord, header: Mcp1Header, out: Subscriber<PipelineRecord>): void {
+function decodeFrame(frame: FrameRecord, header: Mcp1Header, out: Sink): void {
   const json = (header.flags & MCP1_FLAG_JSON) !== 0;
   switch (header.type) {
     case Mcp1Type.Request:
@@ -73,7 +73,7 @@ function decodeFrame(frame: FrameRecord, header: Mcp1Header, out: Subscriber<Pip
   }
 }
 
-function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, out: Subscriber<PipelineRecord>): void {
+function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, out: Sink): void {
   const notification = header.type === Mcp1Type.Notification;
   let payload: unknown;
   try {

@@ -1,11 +1,11 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
 import type { DataRecord, PipelineRecord, Protocol } from '../src/core/records.js';
 import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
 import { ErrorCode } from '../src/core/wire/jsonrpc.js';
 import { classify, DETECT_BYTES, NEED_MORE, UNKNOWN } from './internal/classify.js';
 import { DeadlineRing } from './internal/deadlines.js';
-import { hop } from './internal/hop.js';
+import { fusable, stage } from './internal/fusion.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 
 /** Options of {@link detectProtocol}. */
@@ -68,27 +68,31 @@ const UNRECOGNIZED = Object.freeze({ code: ErrorCode.ParseError, message: 'Unrec
 export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const timeoutMs = timeout('detectProtocol', 'timeoutMs', options.timeoutMs, DEFAULT_DETECT_TIMEOUT_MS);
   const scheduler = options.scheduler ?? asyncScheduler;
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) => {
+  return fusable({
+    create: (out, chain) => {
       const slots = new ConnectionMap<Slot>(SLOT);
       const deadlines = new DeadlineRing<Connection>(scheduler, timeoutMs, (connection, token) => {
         // Still the same undecided life that registered this deadline? (An ended one is absent.)
         const slot = slots.get(connection);
         if (slot !== token && (slot == null || typeof slot !== 'object' || slot.token !== token)) return;
         slots.set(connection, null);
-        subscriber.next(violation(connection, 'detect-timeout'));
+        try {
+          out.next(violation(connection, 'detect-timeout'));
+        } catch (error) {
+          chain.fail(error);
+        }
       });
 
       const onData = (record: DataRecord): void => {
         const { connection, bytes } = record;
         const slot = slots.get(connection);
         if (typeof slot === 'string') {
-          subscriber.next({ type: 'data', connection, bytes, protocol: slot });
+          out.next({ type: 'data', connection, bytes, protocol: slot });
           return;
         }
         if (slot === null || record.protocol !== undefined) {
           // Rejected: dropped. Already tagged (detection ran upstream): unchanged.
-          if (slot !== null) subscriber.next(record);
+          if (slot !== null) out.next(record);
           return;
         }
         let decision: ReturnType<typeof classify>;
@@ -119,36 +123,41 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
         deadlines.clear(token);
         if (decision === UNKNOWN) {
           slots.set(connection, null);
-          subscriber.next(violation(connection, 'unknown-protocol', undefined, UNRECOGNIZED));
+          out.next(violation(connection, 'unknown-protocol', undefined, UNRECOGNIZED));
           return;
         }
         slots.set(connection, decision);
-        let out = bytes;
+        let joined = bytes;
         if (typeof slot === 'object') {
-          out = new Uint8Array(slot.len + bytes.length);
-          copySmall(slot.buf, 0, out, 0, slot.len);
-          out.set(bytes, slot.len);
+          joined = new Uint8Array(slot.len + bytes.length);
+          copySmall(slot.buf, 0, joined, 0, slot.len);
+          joined.set(bytes, slot.len);
         }
-        subscriber.next({ type: 'data', connection, bytes: out, protocol: decision });
+        out.next({ type: 'data', connection, bytes: joined, protocol: decision });
       };
 
-      const subscription = hop(source, subscriber, (record) => {
-        if (record.type === 'data') return onData(record);
-        if (record.type === 'open') {
-          const connection = record.connection;
-          if (!slots.has(connection)) slots.set(connection, deadlines.add(connection));
-        } else if (record.type === 'end') {
-          // An undecided connection's deadline stays queued: expiry finds it gone and skips it.
-          slots.delete(record.connection);
-        }
-        subscriber.next(record);
-      });
-      return () => {
-        subscription.unsubscribe();
-        deadlines.dispose();
-        slots.clear();
-      };
-    });
+      return stage(
+        out,
+        (record) => {
+          if (record.type === 'data') return onData(record);
+          if (record.type === 'open') {
+            const connection = record.connection;
+            if (!slots.has(connection)) slots.set(connection, deadlines.add(connection));
+          } else if (record.type === 'end') {
+            // An undecided connection's deadline stays queued: expiry finds it gone and skips it.
+            slots.delete(record.connection);
+          }
+          out.next(record);
+        },
+        {
+          dispose: () => {
+            deadlines.dispose();
+            slots.clear();
+          },
+        },
+      );
+    },
+  });
 }
 
 /**

@@ -1,10 +1,10 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcReplyBody, ViolationRecord } from '../src/core/records.js';
 import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
 import { responseJson, safeResponseJson } from './codec/jsonrpc.js';
 import { resultLine } from './codec/resultLine.js';
 import { encodeContentLength, encodeLine } from './codec/utf8.js';
-import { hop } from './internal/hop.js';
+import { fusable, stage } from './internal/fusion.js';
 import type { EncodeOptions } from './internal/options.js';
 
 type OnFailure = EncodeOptions['onFailure'];
@@ -48,19 +48,19 @@ type OnFailure = EncodeOptions['onFailure'];
  */
 export function encodeJsonRpc(options: EncodeOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const onFailure = options.onFailure;
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) =>
-      hop(source, subscriber, (record) => {
+  return fusable({
+    create: (out) =>
+      stage(out, (record) => {
         if (record.type === 'reply' && record.protocol !== 'mcp1') {
           const bytes = encodeReply(record, onFailure);
-          if (bytes !== undefined) subscriber.next({ type: 'out', connection: record.connection, bytes });
+          if (bytes !== undefined) out.next({ type: 'out', connection: record.connection, bytes });
         } else if (record.type === 'violation' && record.protocol !== 'mcp1') {
-          subscriber.next({ type: 'out', connection: record.connection, bytes: encodeViolation(record), close: true });
+          out.next({ type: 'out', connection: record.connection, bytes: encodeViolation(record), close: true });
         } else {
-          subscriber.next(record);
+          out.next(record);
         }
       }),
-    );
+  });
 }
 
 const EMPTY = new Uint8Array(0);

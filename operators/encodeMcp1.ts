@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { PipelineRecord, ReplyRecord, RpcErrorObject } from '../src/core/records.js';
 import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
 import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
@@ -6,7 +6,7 @@ import { MCP1_FLAG_JSON, MCP1_HEADER_BYTES, Mcp1Type, writeMcp1Header } from '..
 import { packAfter } from './codec/msgpack.js';
 import { packFastAfter } from './codec/msgpackPackFast.js';
 import { encodeAfter } from './codec/utf8.js';
-import { hop } from './internal/hop.js';
+import { fusable, stage } from './internal/fusion.js';
 import type { EncodeOptions } from './internal/options.js';
 
 /** Where each connection keeps the ids of its streams that failed to encode. */
@@ -49,27 +49,32 @@ const SLOT = reserveSlot();
  */
 export function encodeMcp1(options: EncodeOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const onFailure = options.onFailure;
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) => {
+  return fusable({
+    create: (out) => {
       // Per connection, ids whose stream failed to encode: their later replies are dropped.
       const broken = new ConnectionMap<Set<number>>(SLOT);
-      return hop(source, subscriber, (record) => {
-        if (record.type === 'reply' && record.protocol === 'mcp1') {
-          if (record.silent || isBroken(broken, record)) return;
-          subscriber.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken, onFailure) });
-        } else if (record.type === 'violation' && record.protocol === 'mcp1') {
-          // A violation's error is the server's own, not a handler's: nothing to report.
-          const bytes =
-            record.error === undefined
-              ? new Uint8Array(0)
-              : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false, undefined, undefined);
-          subscriber.next({ type: 'out', connection: record.connection, bytes, close: true });
-        } else {
-          if (record.type === 'end') broken.delete(record.connection);
-          subscriber.next(record);
-        }
-      });
-    });
+      return stage(
+        out,
+        (record) => {
+          if (record.type === 'reply' && record.protocol === 'mcp1') {
+            if (record.silent || isBroken(broken, record)) return;
+            out.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken, onFailure) });
+          } else if (record.type === 'violation' && record.protocol === 'mcp1') {
+            // A violation's error is the server's own, not a handler's: nothing to report.
+            const bytes =
+              record.error === undefined
+                ? new Uint8Array(0)
+                : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false, undefined, undefined);
+            out.next({ type: 'out', connection: record.connection, bytes, close: true });
+          } else {
+            if (record.type === 'end') broken.delete(record.connection);
+            out.next(record);
+          }
+        },
+        { dispose: () => broken.clear() },
+      );
+    },
+  });
 }
 
 function encodeReply(reply: ReplyRecord, broken: ConnectionMap<Set<number>>, onFailure: OnFailure): Uint8Array {

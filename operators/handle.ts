@@ -1,10 +1,9 @@
 import {
   isObservable,
-  Observable,
+  type Observable,
   type OperatorFunction,
   type SchedulerAction,
   type SchedulerLike,
-  type Subscriber,
   type Subscription,
   takeWhile,
 } from 'rxjs';
@@ -13,7 +12,7 @@ import { OptionsError, RpcError } from '../src/core/errors.js';
 import type { CancelRecord, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/core/records.js';
 import { ErrorCode, INTERNAL_ERROR, REQUEST_CANCELLED } from '../src/core/wire/jsonrpc.js';
 import { Call, Context, InFlight, type Routed } from './codec/calls.js';
-import { hop } from './internal/hop.js';
+import { type Chain, fusable, type Sink, type Stage } from './internal/fusion.js';
 
 /** Options of {@link handle}. */
 export interface HandleOptions {
@@ -115,35 +114,23 @@ const STREAM_TOO_LONG = Object.freeze({
 export function handle(options: HandleOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const concurrency = options.concurrency ?? Infinity;
   if (!(concurrency >= 1)) throw new OptionsError(`handle(): concurrency must be at least 1, got ${concurrency}`);
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) => {
-      const dispatcher = new Dispatcher(
-        subscriber,
+  return fusable({
+    create: (out, chain) =>
+      new Dispatcher(
+        out,
+        chain,
         concurrency,
         options.scheduler,
         options.maxCollectedItems ?? 100_000,
         options.maxStreamBacklogBytes ?? Infinity,
         options.onFailure,
-      );
-      const disconnects = options.disconnects?.subscribe({
-        next: (connection) => dispatcher.drop(connection),
-        error: (err: unknown) => subscriber.error(err),
-      });
-      const input = hop(
-        source,
-        subscriber,
-        (record) => dispatcher.onRecord(record),
-        () => dispatcher.onComplete(),
-      );
-      return () => {
-        input.unsubscribe();
-        disconnects?.unsubscribe();
-        dispatcher.dispose();
-      };
-    });
+        options.disconnects,
+      ),
+  });
 }
 
-class Dispatcher {
+/** handle()'s stage: calls in flight, the queue beyond `concurrency`, and their answers. */
+class Dispatcher implements Stage {
   private readonly inFlight = new InFlight();
   private readonly queue: Array<Call | undefined> = [];
   private queueHead = 0;
@@ -152,21 +139,29 @@ class Dispatcher {
   private sourceDone = false;
   private draining = false;
 
+  private readonly disconnects: Subscription | undefined;
+
   constructor(
-    private readonly out: Subscriber<PipelineRecord>,
+    private readonly out: Sink,
+    private readonly chain: Chain,
     private readonly concurrency: number,
     private readonly scheduler: SchedulerLike | undefined,
     private readonly maxCollectedItems: number,
     private readonly maxStreamBacklogBytes: number,
     private readonly onFailure: ((method: string, error: unknown) => void) | undefined,
+    disconnects: Observable<Connection> | undefined,
   ) {
     this.named = onFailure !== undefined;
+    this.disconnects = disconnects?.subscribe({
+      next: (connection) => this.drop(connection),
+      error: (err: unknown) => chain.fail(err),
+    });
   }
 
   /** Replies carry their method (for the encoders' reports) when failures are reported at all. */
   private readonly named: boolean;
 
-  onRecord(record: PipelineRecord): void {
+  next(record: PipelineRecord): void {
     if (record.type === 'request' && record.handler !== undefined) return this.admit(record as Routed);
     if (record.type === 'cancel') return this.cancel(record);
     if (record.type === 'end') {
@@ -176,9 +171,26 @@ class Dispatcher {
     this.out.next(record);
   }
 
-  onComplete(): void {
+  complete(): void {
     this.sourceDone = true;
     this.maybeComplete();
+  }
+
+  error(error: unknown): void {
+    this.out.error(error);
+  }
+
+  /**
+   * Passes an answer on. Answers also leave from a handler's promise, stream or a
+   * scheduled call, outside any call of `next`: a throw downstream must error the
+   * output there too, never reach the handler's code.
+   */
+  private emit(record: PipelineRecord): void {
+    try {
+      this.out.next(record);
+    } catch (error) {
+      this.chain.fail(error);
+    }
   }
 
   /** Aborts every call of `connection`; none of them answers. */
@@ -194,6 +206,7 @@ class Dispatcher {
   }
 
   dispose(): void {
+    this.disconnects?.unsubscribe();
     for (const call of this.inFlight.takeAll()) {
       call.done = true;
       call.abort(undefined);
@@ -204,7 +217,7 @@ class Dispatcher {
   private admit(record: Routed): void {
     if (record.protocol === 'mcp1' && !record.notification && this.inFlight.first(record.connection, record.id) !== undefined) {
       const data = `id ${String(record.id)} is already in flight on this connection`;
-      this.out.next(reply(record, this.named, 'error', undefined, { code: ErrorCode.InvalidRequest, message: 'Invalid Request', data }));
+      this.emit(reply(record, this.named, 'error', undefined, { code: ErrorCode.InvalidRequest, message: 'Invalid Request', data }));
       return;
     }
     const call = new Call(this, record);
@@ -223,7 +236,7 @@ class Dispatcher {
     if (call === undefined) return; // already answered, or never seen: nothing to do
     this.retire(call);
     call.abort(new RpcError(REQUEST_CANCELLED.code, REQUEST_CANCELLED.message));
-    this.out.next(reply(call.record, this.named, 'error', undefined, REQUEST_CANCELLED));
+    this.emit(reply(call.record, this.named, 'error', undefined, REQUEST_CANCELLED));
     this.drain();
     this.maybeComplete();
   }
@@ -292,7 +305,7 @@ class Dispatcher {
               call.abort(undefined);
               return;
             }
-            this.out.next(reply(record, this.named, 'item', value, undefined, false));
+            this.emit(reply(record, this.named, 'item', value, undefined, false));
           } else if ((call.items ??= []).push(value) > this.maxCollectedItems) {
             // finish() unsubscribes the stream (it runs on: retire marks the call done).
             this.finish(call, reply(record, this.named, 'error', undefined, STREAM_TOO_LONG));
@@ -317,7 +330,7 @@ class Dispatcher {
     const error = errorObject(err);
     // finish(), with the report between the answer and a completion it may bring.
     this.retire(call);
-    this.out.next(reply(call.record, this.named, 'error', undefined, error));
+    this.emit(reply(call.record, this.named, 'error', undefined, error));
     if (error === INTERNAL_ERROR && this.onFailure !== undefined) {
       try {
         this.onFailure(call.record.method, err);
@@ -334,7 +347,7 @@ class Dispatcher {
   private finish(call: Call, answer: ReplyRecord): void {
     if (call.done) return;
     this.retire(call);
-    this.out.next(answer);
+    this.emit(answer);
     this.drain();
     this.maybeComplete();
   }

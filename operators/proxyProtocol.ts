@@ -1,9 +1,9 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Connection, ProxiedAddress } from '../src/core/connection.js';
 import type { DataRecord, PipelineRecord } from '../src/core/records.js';
 import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
 import { type Deadline, DeadlineQueue } from './internal/deadlines.js';
-import { hop } from './internal/hop.js';
+import { fusable, stage } from './internal/fusion.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 import { HEADER_BUFFER_BYTES, inspectProxyHeader } from './internal/proxyHeader.js';
 
@@ -61,13 +61,17 @@ interface Pending {
 export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const timeoutMs = timeout('proxyProtocol', 'timeoutMs', options.timeoutMs, DEFAULT_DETECT_TIMEOUT_MS);
   const scheduler = options.scheduler ?? asyncScheduler;
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) => {
+  return fusable({
+    create: (out, chain) => {
       /** Connections mid-header; `null` = rejected. Absent once the header is done. */
       const states = new ConnectionMap<Pending | null>(SLOT);
       const deadlines = new DeadlineQueue<Connection>(scheduler, timeoutMs, (connection) => {
         states.set(connection, null);
-        subscriber.next(violation(connection, 'detect-timeout'));
+        try {
+          out.next(violation(connection, 'detect-timeout'));
+        } catch (error) {
+          chain.fail(error);
+        }
       });
 
       const start = (connection: Connection): Pending => {
@@ -84,7 +88,7 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
           states.delete(connection);
         }
         connection.proxied = proxied;
-        if (at < bytes.length) subscriber.next({ type: 'data', connection, bytes: at === 0 ? bytes : bytes.subarray(at) });
+        if (at < bytes.length) out.next({ type: 'data', connection, bytes: at === 0 ? bytes : bytes.subarray(at) });
       };
 
       const onData = (record: DataRecord): void => {
@@ -92,7 +96,7 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
         const found = states.get(connection);
         if (found === null) return;
         if (found === undefined && connection.proxied !== undefined) {
-          subscriber.next(record);
+          out.next(record);
           return;
         }
         let st = found;
@@ -116,7 +120,7 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
         if (result.status === 'invalid') {
           if (st !== undefined) deadlines.cancel(st.deadline);
           states.set(connection, null);
-          subscriber.next(violation(connection, 'no-proxy-header'));
+          out.next(violation(connection, 'no-proxy-header'));
           return;
         }
         if (result.status === 'more') {
@@ -137,8 +141,9 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
         finish(connection, st, result.proxied, bytes, rest);
       };
 
-      const subscription = hop(source, subscriber, (record) => {
-        try {
+      return stage(
+        out,
+        (record) => {
           if (record.connection.listener.proxyProtocol) {
             if (record.type === 'data') return onData(record);
             if (record.type === 'open') {
@@ -149,15 +154,15 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
               states.delete(record.connection);
             }
           }
-          subscriber.next(record);
-        } catch (err) {
-          subscriber.error(err);
-        }
-      });
-      return () => {
-        subscription.unsubscribe();
-        deadlines.dispose();
-        states.clear();
-      };
-    });
+          out.next(record);
+        },
+        {
+          dispose: () => {
+            deadlines.dispose();
+            states.clear();
+          },
+        },
+      );
+    },
+  });
 }

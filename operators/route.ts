@@ -1,7 +1,7 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { Handler, Handlers, PipelineRecord, RequestRecord } from '../src/core/records.js';
 import { METHOD_NOT_FOUND } from '../src/core/wire/jsonrpc.js';
-import { hop } from './internal/hop.js';
+import { fusable, stage } from './internal/fusion.js';
 
 /**
  * Finds each request's handler. A RequestRecord whose `method` is an own
@@ -30,13 +30,14 @@ import { hop } from './internal/hop.js';
  * @return An operator: RequestRecord → RequestRecord (with handler) | ReplyRecord.
  */
 export function route(handlers: Handlers): OperatorFunction<PipelineRecord, PipelineRecord> {
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) => {
+  return fusable({
+    create: (out) => {
       const find = handlerFinder(handlers);
-      return hop(source, subscriber, (record) => {
-        subscriber.next(record.type === 'request' && record.handler === undefined ? resolve(find(record.method), record) : record);
+      return stage(out, (record) => {
+        out.next(record.type === 'request' && record.handler === undefined ? resolve(find(record.method), record) : record);
       });
-    });
+    },
+  });
 }
 
 /**

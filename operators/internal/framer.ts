@@ -1,10 +1,10 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { Connection } from '../../src/core/connection.js';
 import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../../src/core/records.js';
 import { ConnectionMap, reserveSlot } from '../../src/core/slots.js';
 import { frameCutFrom, sliceDone } from '../codec/frameText.js';
 import { type Deadline, DeadlineQueue } from './deadlines.js';
-import { hop } from './hop.js';
+import { type Chain, fusable, type Sink, type Stage, stage } from './fusion.js';
 import { type ResolvedFraming, violation } from './options.js';
 
 /**
@@ -35,13 +35,18 @@ export class FramerContext<S extends PartialState> {
   private sliceOffset = 0;
 
   constructor(
-    readonly subscriber: { next(value: PipelineRecord): void; readonly closed: boolean },
+    readonly out: Sink,
+    readonly chain: Chain,
     readonly protocol: Protocol,
     readonly options: ResolvedFraming,
   ) {
     this.states = new ConnectionMap<S | null>(FRAMER_SLOT);
     this.deadlines = new DeadlineQueue(options.scheduler, options.messageTimeoutMs, (connection) => {
-      if (this.states.get(connection)) this.fail(connection, undefined, 'message-timeout');
+      try {
+        if (this.states.get(connection)) this.fail(connection, undefined, 'message-timeout');
+      } catch (error) {
+        chain.fail(error);
+      }
     });
   }
 
@@ -51,16 +56,16 @@ export class FramerContext<S extends PartialState> {
    */
   frame(connection: Connection, bytes: Uint8Array): boolean {
     const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes };
-    this.subscriber.next(record);
-    return !this.currentEnded && !this.subscriber.closed;
+    this.out.next(record);
+    return !this.currentEnded && !this.chain.closed;
   }
 
   /** Emits `slice[start, end)` as a message; its decoder may share the slice's text (codec/frameText.ts). */
   frameIn(connection: Connection, slice: Uint8Array, start: number, end: number): boolean {
     const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes: this.view(slice, start, end) };
     frameCutFrom(record, slice, start, end);
-    this.subscriber.next(record);
-    return !this.currentEnded && !this.subscriber.closed;
+    this.out.next(record);
+    return !this.currentEnded && !this.chain.closed;
   }
 
   /** `slice.subarray(start, end)`, as a plain Uint8Array. */
@@ -77,8 +82,8 @@ export class FramerContext<S extends PartialState> {
 
   /** Emits a ready-made frame record (MCP1's carries its header). Returns as {@link frame} does. */
   emit(record: FrameRecord): boolean {
-    this.subscriber.next(record);
-    return !this.currentEnded && !this.subscriber.closed;
+    this.out.next(record);
+    return !this.currentEnded && !this.chain.closed;
   }
 
   /** A message is in progress across slices: keep its state and start its timeout. */
@@ -97,7 +102,7 @@ export class FramerContext<S extends PartialState> {
   fail(connection: Connection, st: S | undefined, reason: string, error?: RpcErrorObject): void {
     if (st !== undefined) this.deadlines.cancel(st.deadline);
     this.states.set(connection, null);
-    this.subscriber.next(violation(connection, reason, this.protocol, error));
+    this.out.next(violation(connection, reason, this.protocol, error));
   }
 
   ended(connection: Connection): void {
@@ -123,35 +128,39 @@ export function framer<S extends PartialState>(
   options: ResolvedFraming,
   onData: (ctx: FramerContext<S>, connection: Connection, bytes: Uint8Array, st: S | undefined) => void,
 ): OperatorFunction<PipelineRecord, PipelineRecord> {
-  return (source) =>
-    new Observable<PipelineRecord>((subscriber) => {
-      const ctx = new FramerContext<S>(subscriber, protocol, options);
-      const subscription = hop(source, subscriber, (record) => {
-        if (record.type === 'data' && record.protocol === protocol) {
-          const connection = record.connection;
-          const st = ctx.states.get(connection);
-          if (st === null) return;
-          const outer = ctx.current;
-          const outerEnded = ctx.currentEnded;
-          ctx.current = connection;
-          ctx.currentEnded = false;
-          try {
-            onData(ctx, connection, record.bytes, st);
-          } catch (err) {
-            subscriber.error(err);
-          } finally {
-            sliceDone();
-            ctx.currentEnded = outerEnded || (outer === connection && ctx.currentEnded);
-            ctx.current = outer;
-          }
-          return;
+  return fusable({ create: (out, chain) => framerStage(new FramerContext<S>(out, chain, protocol, options), onData) });
+}
+
+/** The stage of a framing operator over its context. */
+export function framerStage<S extends PartialState>(
+  ctx: FramerContext<S>,
+  onData: (ctx: FramerContext<S>, connection: Connection, bytes: Uint8Array, st: S | undefined) => void,
+): Stage {
+  const protocol = ctx.protocol;
+  const out = ctx.out;
+  return stage(
+    out,
+    (record) => {
+      if (record.type === 'data' && record.protocol === protocol) {
+        const connection = record.connection;
+        const st = ctx.states.get(connection);
+        if (st === null) return;
+        const outer = ctx.current;
+        const outerEnded = ctx.currentEnded;
+        ctx.current = connection;
+        ctx.currentEnded = false;
+        try {
+          onData(ctx, connection, record.bytes, st);
+        } finally {
+          sliceDone();
+          ctx.currentEnded = outerEnded || (outer === connection && ctx.currentEnded);
+          ctx.current = outer;
         }
-        if (record.type === 'end') ctx.ended(record.connection);
-        subscriber.next(record);
-      });
-      return () => {
-        subscription.unsubscribe();
-        ctx.dispose();
-      };
-    });
+        return;
+      }
+      if (record.type === 'end') ctx.ended(record.connection);
+      out.next(record);
+    },
+    { dispose: () => ctx.dispose() },
+  );
 }

@@ -6,7 +6,7 @@ import type { TransportServer } from '../transport/types.js';
 import { defaultStages } from './defaultStages.js';
 import { type ErrorLog, stderrErrorLog } from './errorLog.js';
 import { loadHandlersModule, timedHandlers } from './handlers.js';
-import { listenTargets, resolveLimits, type ServerOptions, validateOptions } from './options.js';
+import { type Limits, listenTargets, resolveLimits, type ServerOptions, validateOptions } from './options.js';
 import { createWorkerPool, type WorkerPool } from './pool.js';
 import { type CloseResult, drain } from './shutdown.js';
 import { sink } from './sink.js';
@@ -84,7 +84,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
     });
     if (options.pipeline) stages = options.pipeline(stages);
     checkStages(stages);
-    server.start(composeStages(instrument(stages, server.tracker)), onError);
+    server.start(composeStages(instrument(stages, server.tracker, limits)), onError);
     return server;
   } catch (error) {
     // A server that never started must not keep its sockets: the process would never
@@ -169,7 +169,7 @@ class Server implements RpcServer {
   }
 
   stats(): ServerStats {
-    return this.collector.snapshot(this.transport.kind, this.transport.stats());
+    return this.collector.snapshot(this.transport.kind, this.transport.stats(), this.tracker.inFlight.total);
   }
 
   close(options: { drainTimeoutMs?: number } = {}): Promise<CloseResult> {
@@ -177,7 +177,7 @@ class Server implements RpcServer {
       const result = await drain(
         this.transport,
         this.tracker,
-        () => this.collector.requestsInFlight,
+        () => this.tracker.inFlight.total,
         options.drainTimeoutMs ?? this.drainTimeoutMs,
       );
       this.pipeline?.unsubscribe();
@@ -191,12 +191,15 @@ class Server implements RpcServer {
   }
 }
 
-/** Puts the server's own probes after `detectProtocol` and around `handle`, where they exist. */
-function instrument(stages: PipelineStages, tracker: ConnectionTracker): PipelineStages {
+/**
+ * Puts the server's own probes after `detectProtocol` and around `handle`, where
+ * they exist, and wraps `handle` in the backpressure() that counts its requests.
+ */
+export function instrument(stages: PipelineStages, tracker: ConnectionTracker, limits: Limits): PipelineStages {
   const out: Array<PipelineStages[number]> = [{ name: 'ringwire:gate', operator: tracker.gate }];
   for (const stage of stages) {
     if (stage.name === 'handle') out.push({ name: 'ringwire:beforeHandle', operator: tracker.beforeHandle });
-    out.push(stage);
+    out.push(stage.name === 'handle' ? { name: 'handle', operator: tracker.counted(stage.operator, limits) } : stage);
     if (stage.name === 'handle') out.push({ name: 'ringwire:afterHandle', operator: tracker.afterHandle });
     if (stage.name === 'detectProtocol') out.push({ name: 'ringwire:afterDetect', operator: tracker.afterDetect });
   }

@@ -1,6 +1,5 @@
 import { type Observable, pipe, type SchedulerLike } from 'rxjs';
 import {
-  backpressure,
   contentLengthFrames,
   decodeJsonRpc,
   decodeMcp1,
@@ -38,8 +37,9 @@ export interface DefaultStagesInput {
 
 /**
  * The server's default pipeline, as named stages in data-path order
- * (docs/ARCHITECTURE.md). The `handle` stage is backpressure() around
- * route() + handle(), so in-flight counting sees every request.
+ * (docs/ARCHITECTURE.md). The `handle` stage is route() + handle(); createServer()
+ * wraps whatever stage is named `handle` in the backpressure() that counts
+ * requests in flight (`limits.maxInFlight`).
  *
  * @example
  * ```ts
@@ -67,17 +67,12 @@ export function defaultStages(input: DefaultStagesInput): PipelineStages {
   const stages: PipelineStages = [
     { name: 'detectProtocol', operator: detectProtocol({ timeoutMs: limits.detectTimeoutMs, scheduler }) },
     { name: 'mcp1Frames', operator: mcp1Frames(framing) },
-    { name: 'jsonFrames', operator: jsonFrames(framing) },
-    { name: 'contentLengthFrames', operator: contentLengthFrames(framing) },
     { name: 'decodeMcp1', operator: decodeMcp1() },
+    { name: 'contentLengthFrames', operator: contentLengthFrames(framing) },
+    // Next to its decoder, jsonFrames() fuses with it (operators/internal/fusion.ts).
+    { name: 'jsonFrames', operator: jsonFrames(framing) },
     { name: 'decodeJsonRpc', operator: decodeJsonRpc() },
-    {
-      name: 'handle',
-      operator: backpressure(handling, {
-        highWater: limits.maxInFlight,
-        lowWater: Math.max(0, Math.floor(limits.maxInFlight / 2)),
-      }),
-    },
+    { name: 'handle', operator: handling },
     { name: 'encodeMcp1', operator: encodeMcp1({ onFailure }) },
     { name: 'encodeJsonRpc', operator: encodeJsonRpc({ onFailure }) },
   ];

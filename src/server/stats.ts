@@ -59,7 +59,6 @@ export class StatsCollector {
   readonly latency = new LatencyHistogram();
   messagesIn = 0;
   messagesOut = 0;
-  requestsInFlight = 0;
 
   opened(listener: string): void {
     const count = (this.byListener[listener] ??= { open: 0, total: 0 });
@@ -86,7 +85,7 @@ export class StatsCollector {
     this.violations[reason] = (this.violations[reason] ?? 0) + 1;
   }
 
-  snapshot(transport: 'native' | 'net', t: TransportStats): ServerStats {
+  snapshot(transport: 'native' | 'net', t: TransportStats, requestsInFlight: number): ServerStats {
     return {
       uptimeMs: Date.now() - this.started,
       transport,
@@ -99,7 +98,7 @@ export class StatsCollector {
       },
       bytes: { in: t.bytesIn, out: t.bytesOut },
       messages: { in: this.messagesIn, out: this.messagesOut },
-      requestsInFlight: this.requestsInFlight,
+      requestsInFlight,
       errors: { ...this.errors },
       violations: { ...this.violations },
       latencyMs: {

@@ -1,34 +1,40 @@
-import { Observable } from 'rxjs';
-import { hop } from '../../operators/internal/hop.js';
+import { backpressure } from '../../operators/backpressure.js';
+import { InFlightCount } from '../../operators/inFlightCount.js';
+import { fusable, stage } from '../../operators/internal/fusion.js';
 import { type Connection, PauseReason } from '../core/connection.js';
-import type { PipelineRecord, Protocol } from '../core/records.js';
+import type { Protocol } from '../core/records.js';
 import { ConnectionMap, reserveSlot } from '../core/slots.js';
+import type { Limits } from './options.js';
 import type { Stage } from './stages.js';
 import type { StatsCollector } from './stats.js';
 
 /** Where each connection keeps its {@link ConnState}. */
 const SLOT = reserveSlot();
 
-/** What the server keeps per connection: three plain fields. */
-interface ConnState {
-  protocol: Protocol | undefined;
-  inFlight: number;
-  /** The peer finished sending: end our side once nothing is in flight. */
-  ended: boolean;
-}
+/**
+ * A connection's protocol (its index in PROTOCOLS; 3 while unknown) and, in bit 2,
+ * that its peer finished sending: a small integer, nothing allocated per connection.
+ */
+type ConnState = number;
+const PROTOCOLS: readonly Protocol[] = ['jsonrpc', 'lsp', 'mcp1'];
+const UNKNOWN = 3;
+const ENDED = 4;
 
 /**
- * Counts requests in flight per connection around the `handle` stage, feeds the
- * stats, and ends connections whose peer has finished (or the server is draining)
- * once their last answer is written. One Map for all connections; an entry lives
- * from the connection's first decided byte to its close.
+ * The server's own view of its connections, put into the pipeline as probes
+ * (`ringwire:` stages): the stats, and ending connections whose peer has finished
+ * (or all of them, when draining) once their last answer is written. Requests in
+ * flight are counted once, by the backpressure() it wraps around the `handle`
+ * stage; the tracker reads that count.
  */
 export class ConnectionTracker {
   private readonly states = new ConnectionMap<ConnState>(SLOT);
+  /** THE count of requests in flight (backpressure() keeps it). */
+  readonly inFlight = new InFlightCount((connection) => this.idle(connection));
   private draining = false;
   /** Connections ended by the drain (reading again, input dropped by `gate`). */
   private readonly ending = new WeakSet<Connection>();
-  private idle: Array<() => void> = [];
+  private waiting: Array<() => void> = [];
 
   constructor(private readonly stats: StatsCollector) {}
 
@@ -37,61 +43,78 @@ export class ConnectionTracker {
    * ended. Their reading resumes only so that the peer's FIN is seen; what they
    * send after that cannot be answered, and their FIN already told them so.
    */
-  readonly gate: Stage = (source) =>
-    new Observable<PipelineRecord>((subscriber) =>
-      hop(source, subscriber, (r) => {
+  readonly gate: Stage = fusable({
+    create: (out) =>
+      stage(out, (r) => {
         if (r.type === 'data' && this.draining && this.ending.has(r.connection)) return;
-        subscriber.next(r);
+        out.next(r);
       }),
-    );
+  });
 
   /** After `detectProtocol`: counts each connection's protocol once. */
-  readonly afterDetect: Stage = (source) =>
-    passThrough(source, (r) => {
-      if (r.type === 'data' && r.protocol !== undefined) this.track(r.connection, r.protocol);
-    });
+  readonly afterDetect: Stage = fusable({
+    create: (out) =>
+      stage(out, (r) => {
+        if (r.type === 'data' && r.protocol !== undefined && this.states.get(r.connection) === undefined && !r.connection.closed) {
+          this.states.set(r.connection, PROTOCOLS.indexOf(r.protocol));
+          this.stats.detected(r.protocol);
+        }
+        out.next(r);
+      }),
+  });
 
-  /** Right before `handle`: requests enter flight. */
-  readonly beforeHandle: Stage = (source) =>
-    passThrough(source, (r) => {
-      if (r.type === 'request') {
-        this.stats.messagesIn++;
-        this.enter(r.connection, r.protocol);
-      } else if (r.type === 'cancel') {
-        this.stats.messagesIn++;
-      } else if (r.type === 'reply') {
-        // Made upstream (a pong, a decode error): an incoming message was answered.
-        this.stats.messagesIn++;
-        // A final reply from upstream also passes handle's output; count it in so that counting it out balances.
-        if (r.final) this.enter(r.connection, r.protocol);
-      }
-    });
+  /** Right before `handle`: messages in. */
+  readonly beforeHandle: Stage = fusable({
+    create: (out) =>
+      stage(out, (r) => {
+        // A reply made upstream (a pong, a decode error) answers an incoming message too.
+        if (r.type === 'request' || r.type === 'cancel' || r.type === 'reply') this.stats.messagesIn++;
+        out.next(r);
+      }),
+  });
 
   /**
-   * Right after `handle`: the record is passed on FIRST, so the encoders and the
+   * Right after `handle`: messages out, errors, violations; a peer's FIN ends its
+   * connection at once when nothing of it is in flight (else its last answer does,
+   * through the count). The record is passed on FIRST, so the encoders and the
    * sink have written it before a connection is ended here.
    */
-  readonly afterHandle: Stage = (source) =>
-    new Observable<PipelineRecord>((subscriber) =>
-      hop(source, subscriber, (r) => {
-        subscriber.next(r);
-        this.account(r);
+  readonly afterHandle: Stage = fusable({
+    create: (out) =>
+      stage(out, (r) => {
+        out.next(r);
+        if (r.type === 'reply') {
+          if (!r.silent) this.stats.messagesOut++;
+          if (r.kind === 'error' && r.error) this.stats.error(r.error.code);
+        } else if (r.type === 'violation') {
+          this.stats.violation(r.reason);
+          if (r.error) {
+            this.stats.error(r.error.code);
+            this.stats.messagesOut++;
+          }
+        } else if (r.type === 'end') {
+          if (this.inFlight.of(r.connection) === 0) r.connection.end();
+          else this.states.set(r.connection, (this.states.get(r.connection) ?? UNKNOWN) | ENDED);
+        }
       }),
-    );
+  });
+
+  /** `handle` wrapped in the backpressure() that keeps the count of requests in flight. */
+  counted(handle: Stage, limits: Limits): Stage {
+    return backpressure(handle, {
+      highWater: limits.maxInFlight,
+      lowWater: Math.max(0, Math.floor(limits.maxInFlight / 2)),
+      count: this.inFlight,
+    });
+  }
 
   /** The transport closed `connection`: forget it. */
   closed(connection: Connection): void {
     const st = this.states.get(connection);
-    this.stats.closed(connection.listener.name, st?.protocol);
-    if (!st) return;
+    this.stats.closed(connection.listener.name, st === undefined ? undefined : PROTOCOLS[st & 3]);
     this.states.delete(connection);
-    this.stats.requestsInFlight -= st.inFlight;
+    this.inFlight.forget(connection);
     this.notifyIdle();
-  }
-
-  /** Requests in flight on `connection`. */
-  inFlight(connection: Connection): number {
-    return this.states.get(connection)?.inFlight ?? 0;
   }
 
   /**
@@ -102,7 +125,7 @@ export class ConnectionTracker {
     this.draining = true;
     for (const conn of connections) {
       conn.pause(PauseReason.User);
-      if (this.inFlight(conn) === 0) this.endDrained(conn);
+      if (this.inFlight.of(conn) === 0) this.endDrained(conn);
     }
   }
 
@@ -115,76 +138,21 @@ export class ConnectionTracker {
 
   /** Resolves once no request is in flight on any connection. */
   whenIdle(): Promise<void> {
-    if (this.stats.requestsInFlight <= 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
+    if (this.inFlight.total <= 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private account(r: PipelineRecord): void {
-    if (r.type === 'reply') {
-      if (!r.silent) this.stats.messagesOut++;
-      if (r.kind === 'error' && r.error) this.stats.error(r.error.code);
-      if (r.final) this.answered(r.connection);
-    } else if (r.type === 'violation') {
-      this.stats.violation(r.reason);
-      if (r.error) {
-        this.stats.error(r.error.code);
-        this.stats.messagesOut++;
-      }
-    } else if (r.type === 'end') {
-      const st = this.states.get(r.connection);
-      if (st) st.ended = true;
-      if (!st || st.inFlight === 0) r.connection.end();
-    }
-  }
-
-  private answered(connection: Connection): void {
-    const st = this.states.get(connection);
-    // Gone (closed while its handlers ran) or never counted: nothing to balance.
-    if (!st || st.inFlight === 0) return;
-    st.inFlight--;
-    this.stats.requestsInFlight--;
-    if (st.inFlight === 0) {
-      if (this.draining) this.endDrained(connection);
-      else if (st.ended) connection.end();
-    }
+  /** The last answer in flight on `connection` was written. */
+  private idle(connection: Connection): void {
+    if (this.draining) this.endDrained(connection);
+    else if (((this.states.get(connection) ?? 0) & ENDED) !== 0) connection.end();
     this.notifyIdle();
   }
 
-  private enter(connection: Connection, protocol: Protocol): void {
-    const st = this.track(connection, protocol);
-    if (st === undefined) return;
-    st.inFlight++;
-    this.stats.requestsInFlight++;
-  }
-
-  /** The connection's state, made on first sight; undefined once it is closed. */
-  private track(connection: Connection, protocol: Protocol): ConnState | undefined {
-    let st = this.states.get(connection);
-    if (st === undefined) {
-      if (connection.closed) return undefined;
-      st = { protocol: undefined, inFlight: 0, ended: false };
-      this.states.set(connection, st);
-    }
-    if (st.protocol === undefined) {
-      st.protocol = protocol;
-      this.stats.detected(protocol);
-    }
-    return st;
-  }
-
   private notifyIdle(): void {
-    if (this.stats.requestsInFlight > 0 || this.idle.length === 0) return;
-    const waiting = this.idle;
-    this.idle = [];
+    if (this.inFlight.total > 0 || this.waiting.length === 0) return;
+    const waiting = this.waiting;
+    this.waiting = [];
     for (const resolve of waiting) resolve();
   }
-}
-
-function passThrough(source: Observable<PipelineRecord>, look: (r: PipelineRecord) => void): Observable<PipelineRecord> {
-  return new Observable<PipelineRecord>((subscriber) =>
-    hop(source, subscriber, (r) => {
-      look(r);
-      subscriber.next(r);
-    }),
-  );
 }
