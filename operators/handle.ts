@@ -9,10 +9,11 @@ import {
 } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
 import { OptionsError, RpcError } from '../src/core/errors.js';
-import type { CancelRecord, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/core/records.js';
-import { ErrorCode, INTERNAL_ERROR, REQUEST_CANCELLED } from '../src/core/wire/jsonrpc.js';
-import { Call, Context, InFlight, type Routed } from './codec/calls.js';
-import { type Chain, fusable, type Sink, type Stage } from './internal/fusion.js';
+import type { CancelRecord, Handler, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/core/records.js';
+import { answer, replyError } from '../src/core/replies.js';
+import { ErrorCode, INTERNAL_ERROR, METHOD_NOT_FOUND, REQUEST_CANCELLED } from '../src/core/wire/jsonrpc.js';
+import { Call, Context, InFlight } from './codec/calls.js';
+import { type Chain, fusable, type Sink, type Stage, type StageSpec } from './internal/fusion.js';
 
 /** Options of {@link handle}. */
 export interface HandleOptions {
@@ -114,19 +115,43 @@ const STREAM_TOO_LONG = Object.freeze({
 export function handle(options: HandleOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const concurrency = options.concurrency ?? Infinity;
   if (!(concurrency >= 1)) throw new OptionsError(`handle(): concurrency must be at least 1, got ${concurrency}`);
-  return fusable({
-    create: (out, chain) =>
-      new Dispatcher(
-        out,
-        chain,
-        concurrency,
-        options.scheduler,
-        options.maxCollectedItems ?? 100_000,
-        options.maxStreamBacklogBytes ?? Infinity,
-        options.onFailure,
-        options.disconnects,
-      ),
-  });
+  return fusable(new HandleSpec(options, concurrency, undefined));
+}
+
+/** Finds a request's handler (route()'s lookup), made once per subscription. */
+export type HandlerFinder = (method: string) => Handler | undefined;
+
+/**
+ * handle() as a stage spec. Right after route(), the two fuse into one stage that
+ * looks the handler up and calls it, without the routed copy of each request
+ * that route() alone must emit.
+ */
+export class HandleSpec implements StageSpec {
+  constructor(
+    private readonly options: HandleOptions,
+    private readonly concurrency: number,
+    private readonly finder: (() => HandlerFinder) | undefined,
+  ) {}
+
+  create(out: Sink, chain: Chain): Stage {
+    const options = this.options;
+    return new Dispatcher(
+      out,
+      chain,
+      this.concurrency,
+      options.scheduler,
+      options.maxCollectedItems ?? 100_000,
+      options.maxStreamBacklogBytes ?? Infinity,
+      options.onFailure,
+      options.disconnects,
+      this.finder?.(),
+    );
+  }
+
+  /** This handle(), routing first as route() would (route()'s fusion with it). */
+  routedBy(finder: () => HandlerFinder): HandleSpec | undefined {
+    return this.finder === undefined ? new HandleSpec(this.options, this.concurrency, finder) : undefined;
+  }
 }
 
 /** handle()'s stage: calls in flight, the queue beyond `concurrency`, and their answers. */
@@ -150,6 +175,8 @@ class Dispatcher implements Stage {
     private readonly maxStreamBacklogBytes: number,
     private readonly onFailure: ((method: string, error: unknown) => void) | undefined,
     disconnects: Observable<Connection> | undefined,
+    /** Set when fused with route(): requests without a handler are routed here. */
+    private readonly find: HandlerFinder | undefined,
   ) {
     this.named = onFailure !== undefined;
     this.disconnects = disconnects?.subscribe({
@@ -162,7 +189,12 @@ class Dispatcher implements Stage {
   private readonly named: boolean;
 
   next(record: PipelineRecord): void {
-    if (record.type === 'request' && record.handler !== undefined) return this.admit(record as Routed);
+    if (record.type === 'request') {
+      const handler = record.handler ?? this.find?.(record.method);
+      if (handler !== undefined) return this.admit(record, handler);
+      // Fused with route(): route()'s answer to a method it has no handler for.
+      if (this.find !== undefined) return this.out.next(replyError(record, METHOD_NOT_FOUND));
+    }
     if (record.type === 'cancel') return this.cancel(record);
     if (record.type === 'end') {
       if (record.connection.closed) this.drop(record.connection);
@@ -214,13 +246,13 @@ class Dispatcher implements Stage {
     this.queue.length = 0;
   }
 
-  private admit(record: Routed): void {
+  private admit(record: RequestRecord, handler: Handler): void {
     if (record.protocol === 'mcp1' && !record.notification && this.inFlight.first(record.connection, record.id) !== undefined) {
       const data = `id ${String(record.id)} is already in flight on this connection`;
       this.emit(reply(record, this.named, 'error', undefined, { code: ErrorCode.InvalidRequest, message: 'Invalid Request', data }));
       return;
     }
-    const call = new Call(this, record);
+    const call = new Call(this, record, handler);
     this.open++;
     if (this.active < this.concurrency && this.queueHead === this.queue.length) this.start(call);
     else {
@@ -256,7 +288,7 @@ class Dispatcher implements Stage {
     call.subscription = undefined;
     let value: unknown;
     try {
-      value = call.record.handler(call.record.params, new Context(call));
+      value = call.handler(call.record.params, new Context(call));
     } catch (err) {
       this.fail(call, err);
       return;
@@ -417,20 +449,6 @@ function reply(
   error: RpcErrorObject | undefined,
   final = true,
 ): ReplyRecord {
-  const silent = record.notification;
-  return {
-    type: 'reply',
-    connection: record.connection,
-    protocol: record.protocol,
-    id: record.id,
-    kind: silent ? 'result' : kind,
-    result: silent ? undefined : result,
-    error: silent ? undefined : error,
-    final,
-    silent: silent ? true : undefined,
-    batch: record.batch,
-    json: record.json,
-    // Always present, so that every reply has one shape; named only where failures are reported.
-    method: named ? record.method : undefined,
-  };
+  // Always `method`'s field, so that every reply has one shape; named only where failures are reported.
+  return answer(record, kind, result, error, final, named ? record.method : undefined);
 }

@@ -6,6 +6,7 @@
 
 export type { Connection } from '../src/core/connection.js';
 export type * from '../src/core/records.js';
+export { replyError, replyResult } from '../src/core/replies.js';
 export { ConnectionMap, newSlots, reserveSlot } from '../src/core/slots.js';
 export type { Mcp1Type } from '../src/core/wire/mcp1.js';
 export { type BackpressureOptions, backpressure } from './backpressure.js';
@@ -16,6 +17,7 @@ export { type DetectProtocolOptions, detectProtocol } from './detectProtocol.js'
 export { encodeJsonRpc } from './encodeJsonRpc.js';
 export { encodeMcp1 } from './encodeMcp1.js';
 export { type HandleOptions, handle } from './handle.js';
+export { InFlightCount } from './inFlightCount.js';
 export type { EncodeOptions } from './internal/options.js';
 export { type JsonFramesOptions, jsonFrames } from './jsonFrames.js';
 export { type Mcp1FramesOptions, mcp1Frames } from './mcp1Frames.js';

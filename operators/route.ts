@@ -1,6 +1,8 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Handler, Handlers, PipelineRecord, RequestRecord } from '../src/core/records.js';
+import { replyError } from '../src/core/replies.js';
 import { METHOD_NOT_FOUND } from '../src/core/wire/jsonrpc.js';
+import { HandleSpec } from './handle.js';
 import { fusable, stage } from './internal/fusion.js';
 
 /**
@@ -31,6 +33,8 @@ import { fusable, stage } from './internal/fusion.js';
  */
 export function route(handlers: Handlers): OperatorFunction<PipelineRecord, PipelineRecord> {
   return fusable({
+    // Right before handle(), the two are one stage (HandleSpec.routedBy).
+    fuse: (next) => (next instanceof HandleSpec ? next.routedBy(() => handlerFinder(handlers)) : undefined),
     create: (out) => {
       const find = handlerFinder(handlers);
       return stage(out, (record) => {
@@ -78,16 +82,5 @@ function resolve(handler: Handler | undefined, request: RequestRecord): Pipeline
       handler,
     };
   }
-  return {
-    type: 'reply',
-    connection: request.connection,
-    protocol: request.protocol,
-    id: request.id,
-    kind: request.notification ? 'result' : 'error',
-    error: request.notification ? undefined : METHOD_NOT_FOUND,
-    final: true,
-    silent: request.notification ? true : undefined,
-    batch: request.batch,
-    json: request.json,
-  };
+  return replyError(request, METHOD_NOT_FOUND);
 }

@@ -8,9 +8,6 @@ import type { Subscription } from 'rxjs';
 import type { Connection } from '../../src/core/connection.js';
 import type { Handler, HandlerContext, RequestRecord } from '../../src/core/records.js';
 
-/** A request that route() gave a handler. */
-export type Routed = RequestRecord & { readonly handler: Handler };
-
 /** One request from arrival to its final reply: queued, then running. */
 export class Call {
   done = false;
@@ -29,7 +26,8 @@ export class Call {
   constructor(
     /** Runs the handler (a scheduled call finds its way back through this). */
     readonly owner: { run(call: Call): void },
-    readonly record: Routed,
+    readonly record: RequestRecord,
+    readonly handler: Handler,
   ) {}
 
   /** Fires the signal (now, or when first asked for) and unsubscribes the handler's work. */
