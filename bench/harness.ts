@@ -31,6 +31,36 @@ export interface LoadResult {
   p99_us: number;
 }
 
+/** How loadgen frames its requests and finds the end of each answer. */
+export type LoadFrame = `echo:${number}` | 'ndjson' | 'mcp1';
+
+/** The arguments of loadgen's client mode after `client`: one list for every benchmark. */
+export function loadArgs(o: {
+  path: string;
+  conns: number;
+  inflight: number;
+  seconds: number;
+  /** Without one, loadgen sends `echo:N`'s N bytes of 'x'. */
+  request?: string;
+  frame: LoadFrame;
+}): string[] {
+  return [
+    '--unix',
+    o.path,
+    '--conns',
+    `${o.conns}`,
+    '--inflight',
+    `${o.inflight}`,
+    '--seconds',
+    `${o.seconds}`,
+    '--warmup',
+    '1',
+    ...(o.request === undefined ? [] : ['--request', o.request]),
+    '--frame',
+    o.frame,
+  ];
+}
+
 /** Runs the load generator's client mode and returns its JSON line. */
 export function runLoad(args: string[]): LoadResult {
   const r = spawnSync(loadgenBinary, ['client', ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -41,27 +71,52 @@ export function runLoad(args: string[]): LoadResult {
 /** A child process that prints `ready` when it listens and answers stdin commands by lines. */
 export class Child {
   private readonly lines: Interface;
-  private readonly waiting: Array<(line: string) => void> = [];
+  private readonly waiting: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
+  private ended = false;
   private constructor(readonly process: ChildProcess) {
     this.lines = createInterface({ input: process.stdout! });
-    this.lines.on('line', (line) => this.waiting.shift()?.(line));
+    this.lines.on('line', (line) => this.waiting.shift()?.resolve(line));
+    // A child that dies (a loadgen that failed, a server that threw) answers nothing more: say so now, not after the timeout.
+    this.lines.on('close', () => {
+      this.ended = true;
+      for (const w of this.waiting.splice(0)) w.reject(new Error('child exited'));
+    });
     process.stderr!.on('data', (d: Buffer) => globalThis.process.stderr.write(d));
   }
 
   static async start(command: string, args: string[]): Promise<Child> {
     const child = new Child(spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
-    const first = await child.nextLine(30_000);
-    if (!first.startsWith('ready') && !first.startsWith('connected')) throw new Error(`child said: ${first}`);
+    try {
+      const first = await child.nextLine(30_000);
+      if (!first.startsWith('ready') && !first.startsWith('connected')) throw new Error(`child said: ${first}`);
+    } catch (error) {
+      // Nobody else holds it to stop it later.
+      await child.stop();
+      throw new Error(`${command} ${args.join(' ')}: ${(error as Error).message}`);
+    }
     return child;
   }
 
   nextLine(timeoutMs = 30_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('child did not answer')), timeoutMs);
-      this.waiting.push((line) => {
-        clearTimeout(timer);
-        resolve(line);
-      });
+      if (this.ended) return reject(new Error('child exited'));
+      const waiter = {
+        resolve: (line: string) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      // A line after the timeout is not this waiter's: it must not take the next one's.
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(waiter);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(new Error('child did not answer'));
+      }, timeoutMs);
+      this.waiting.push(waiter);
     });
   }
 
@@ -72,7 +127,8 @@ export class Child {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode !== null) return;
+    // Killed by a signal, a child has a signalCode and no exitCode.
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
     const gone = new Promise((resolve) => this.process.once('exit', resolve));
     this.process.kill('SIGTERM');
     await gone;
@@ -91,3 +147,54 @@ export function envNumber(name: string, fallback: number): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What a server child's `mem` command prints: its memory after GC, and its open connections. */
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  open: number;
+}
+
+export interface IdleMemory {
+  /** Bytes per connection. */
+  rss: number;
+  heapAndExternal: number;
+  /** Connections the server counted when it was measured. */
+  open: number;
+}
+
+/**
+ * A server child's memory per idle connection: its `mem` before and after `conns`
+ * connections of loadgen's idle mode (each having sent `request` and read its answer
+ * first, when one is given), held for at most `hold` seconds.
+ */
+export async function idleMemory(
+  server: Child,
+  o: { path: string; conns: number; hold: number; request?: { file: string; frame: 'ndjson' | 'mcp1' } },
+): Promise<IdleMemory> {
+  const before = JSON.parse(await server.ask('mem')) as Memory;
+  const request = o.request === undefined ? [] : ['--request', o.request.file, '--frame', o.request.frame];
+  const idle = await Child.start(loadgenBinary, ['idle', '--unix', o.path, '--conns', `${o.conns}`, '--hold', `${o.hold}`, ...request]);
+  try {
+    let after = JSON.parse(await server.ask('mem')) as Memory;
+    // Without a request, loadgen has connected before the server has accepted them all.
+    for (let i = 0; i < 100 && after.open < o.conns; i++) {
+      await sleep(100);
+      after = JSON.parse(await server.ask('mem')) as Memory;
+    }
+    return {
+      rss: (after.rss - before.rss) / o.conns,
+      heapAndExternal: (after.heapUsed + after.external - before.heapUsed - before.external) / o.conns,
+      open: after.open,
+    };
+  } finally {
+    await idle.stop();
+  }
+}
+
+export const IDLE_MEMORY_HEADER = '  contender        rss B/conn   heap+external B/conn';
+
+export function idleMemoryRow(name: string, m: IdleMemory): string {
+  return `  ${name.padEnd(16)} ${m.rss.toFixed(0).padStart(10)}   ${m.heapAndExternal.toFixed(0).padStart(10)}   (${m.open} open)`;
+}

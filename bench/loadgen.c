@@ -5,7 +5,10 @@
  *   loadgen client  --unix PATH | --tcp HOST:PORT  --conns N --inflight K --seconds S
  *                   --frame echo:BYTES | ndjson | mcp1   --request FILE  [--warmup S]
  *   loadgen echo    --unix PATH          (a trivial echo server: the ceiling)
- *   loadgen idle    --unix PATH --conns N --hold S   (N idle connections)
+ *   loadgen idle    --unix PATH --conns N --hold S  [--request FILE --frame ndjson | mcp1]
+ *                   (N idle connections; with --request, each sends it once and reads
+ *                   its whole answer first, all answers within S seconds, then holds
+ *                   them S seconds)
  *
  * client prints one JSON line: {"requests":..,"seconds":..,"rps":..,"p50_us":..,"p99_us":..}
  * Requests are the bytes of --request, sent again and again; for mcp1 the request's
@@ -87,9 +90,10 @@ static int dial(void) {
     if (fd < 0) die("socket");
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) die("connect");
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) die("setsockopt");
   }
-  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) die("fcntl");
   return fd;
 }
 
@@ -224,7 +228,7 @@ static int run_client(void) {
       c->in_len -= off;
       flush_out(c);
       struct epoll_event ev = {.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0), .data.u32 = evs[e].data.u32};
-      epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+      if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl");
     }
   }
   double secs = (double)(now_ns() - measure_from) / 1e9;
@@ -238,8 +242,9 @@ static int run_client(void) {
 static int listen_unix(void) {
   struct sockaddr_un a = {0};
   a.sun_family = AF_UNIX;
+  if (strlen(unix_path) >= sizeof(a.sun_path)) { errno = ENAMETOOLONG; die("path"); }
   strcpy(a.sun_path, unix_path);
-  unlink(unix_path);
+  if (unlink(unix_path) < 0 && errno != ENOENT) die("unlink");
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (fd < 0) die("socket");
   if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) die("bind");
@@ -250,28 +255,33 @@ static int listen_unix(void) {
 static int __attribute__((noreturn)) run_echo(void) {
   int lfd = listen_unix();
   int ep = epoll_create1(0);
+  if (ep < 0) die("epoll_create1");
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
-  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-  printf("ready\n");
-  fflush(stdout);
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) die("epoll_ctl");
+  if (printf("ready\n") < 0 || fflush(stdout) != 0) die("stdout");
   static uint8_t buf[1 << 16];
   struct epoll_event evs[1024];
   for (;;) {
     int n = epoll_wait(ep, evs, 1024, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
     for (int i = 0; i < n; i++) {
       int fd = evs[i].data.fd;
       if (fd == lfd) {
         int c;
         while ((c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
           struct epoll_event ce = {.events = EPOLLIN, .data.fd = c};
-          epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce);
+          if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce) < 0) die("epoll_ctl");
         }
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) die("accept4");
         continue;
       }
       ssize_t r = read(fd, buf, sizeof(buf));
       if (r <= 0) {
         if (r < 0 && errno == EAGAIN) continue;
-        close(fd);
+        if (close(fd) < 0) die("close");
         continue;
       }
       ssize_t off = 0;
@@ -284,25 +294,133 @@ static int __attribute__((noreturn)) run_echo(void) {
   }
 }
 
+typedef struct {
+  int fd;
+  size_t sent;   /* request bytes written */
+  size_t got;    /* answer bytes read */
+  size_t need;   /* the whole answer's length, once known (MCP1: from its header) */
+  uint8_t head[16];
+} idle_t;
+
+static void __attribute__((noreturn)) fail(const char *what) {
+  fprintf(stderr, "loadgen: %s\n", what);
+  exit(1);
+}
+
+/* Writes what is left of the request: 1 once all of it is sent. */
+static int idle_send(idle_t *c) {
+  while (c->sent < request_len) {
+    ssize_t w = write(c->fd, request + c->sent, request_len - c->sent);
+    if (w < 0) {
+      if (errno == EAGAIN) return 0;
+      if (errno == EINTR) continue;
+      die("write");
+    }
+    c->sent += (size_t)w;
+  }
+  return 1;
+}
+
+/* Takes n more bytes of a connection's answer: 1 once it is complete. */
+static int idle_take(idle_t *c, const uint8_t *p, size_t n) {
+  if (frame == FRAME_NDJSON) {
+    const uint8_t *nl = memchr(p, '\n', n);
+    c->got += n;
+    if (!nl) return 0;
+    /* One request was sent: anything after its answer is a server saying too much. */
+    if (nl != p + n - 1) fail("bytes after the answer");
+    return 1;
+  }
+  while (n > 0 && c->got < sizeof(c->head)) {
+    c->head[c->got++] = *p++;
+    n--;
+  }
+  if (c->got < sizeof(c->head)) return 0;
+  if (memcmp(c->head, "MCP1", 4) != 0) fail("an answer that is not an MCP1 frame");
+  c->need = sizeof(c->head) + (((size_t)c->head[12] << 24) | ((size_t)c->head[13] << 16) | ((size_t)c->head[14] << 8) | c->head[15]);
+  if (c->got + n > c->need) fail("bytes after the answer");
+  c->got += n;
+  return c->got == c->need;
+}
+
+/* Reads every connection's answer to its request, or exits once the deadline passes. */
+static void idle_answers(idle_t *cs, uint64_t deadline) {
+  int ep = epoll_create1(0);
+  if (ep < 0) die("epoll_create1");
+  for (int i = 0; i < conns_n; i++) {
+    struct epoll_event ev = {.events = EPOLLIN | (cs[i].sent < request_len ? EPOLLOUT : 0), .data.u32 = (uint32_t)i};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0) die("epoll_ctl");
+  }
+  static uint8_t buf[1 << 16];
+  struct epoll_event evs[1024];
+  int waiting = conns_n;
+  while (waiting > 0) {
+    uint64_t t = now_ns();
+    if (t >= deadline) {
+      fprintf(stderr, "loadgen: %d of %d connections not answered within %.0f s\n", waiting, conns_n, hold);
+      exit(1);
+    }
+    int n = epoll_wait(ep, evs, 1024, (int)((deadline - t) / 1000000) + 1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    for (int e = 0; e < n; e++) {
+      idle_t *c = &cs[evs[e].data.u32];
+      if ((evs[e].events & EPOLLOUT) && idle_send(c)) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = evs[e].data.u32};
+        if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl");
+      }
+      if (!(evs[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
+      for (;;) {
+        ssize_t r = read(c->fd, buf, sizeof(buf));
+        if (r < 0) {
+          if (errno == EAGAIN) break;
+          if (errno == EINTR) continue;
+          die("read");
+        }
+        if (r == 0) fail("server closed a connection before answering");
+        if (idle_take(c, buf, (size_t)r)) {
+          if (epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL) < 0) die("epoll_ctl");
+          waiting--;
+          break;
+        }
+      }
+    }
+  }
+  if (close(ep) < 0) die("close");
+}
+
 static int run_idle(void) {
-  int *fds = xmalloc(sizeof(int) * (size_t)conns_n);
-  for (int i = 0; i < conns_n; i++) fds[i] = dial();
-  printf("connected %d\n", conns_n);
-  fflush(stdout);
-  struct timespec ts = {(time_t)hold, 0};
-  nanosleep(&ts, NULL);
+  if (request && frame == FRAME_ECHO) { fprintf(stderr, "idle --request needs --frame ndjson or mcp1\n"); return 2; }
+  uint64_t deadline = now_ns() + (uint64_t)(hold * 1e9);
+  /* A backstop for what the deadline cannot bound: connect() blocks while the server's backlog is full. */
+  alarm((unsigned)(2 * hold) + 60);
+  idle_t *cs = calloc((size_t)conns_n, sizeof(idle_t));
+  if (!cs) die("calloc");
+  for (int i = 0; i < conns_n; i++) {
+    cs[i].fd = dial();
+    /* Each request goes out as soon as its connection is up: ringwire closes a connection silent for 5 s. */
+    if (request) idle_send(&cs[i]);
+  }
+  if (request) idle_answers(cs, deadline);
+  if (printf("connected %d\n", conns_n) < 0 || fflush(stdout) != 0) die("stdout");
+  struct timespec ts = {(time_t)hold, (long)((hold - (double)(time_t)hold) * 1e9)};
+  while (nanosleep(&ts, &ts) < 0) {
+    if (errno != EINTR) die("nanosleep");
+  }
   return 0;
 }
 
 static uint8_t *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) die(path);
-  fseek(f, 0, SEEK_END);
+  if (fseek(f, 0, SEEK_END) < 0) die(path);
   long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
+  if (n < 0 || fseek(f, 0, SEEK_SET) < 0) die(path);
   uint8_t *p = xmalloc((size_t)n + 1);
   if (fread(p, 1, (size_t)n, f) != (size_t)n) die("fread");
-  fclose(f);
+  if (fclose(f) != 0) die(path);
   *len = (size_t)n;
   return p;
 }
@@ -335,6 +453,7 @@ int main(int argc, char **argv) {
     } else { fprintf(stderr, "unknown option %s\n", k); return 2; }
   }
   if (conns_n < 1 || inflight_k < 1) { fprintf(stderr, "bad --conns/--inflight\n"); return 2; }
+  if (!unix_path && (tcp_host == NULL || !strcmp(mode, "echo"))) { fprintf(stderr, "--unix PATH needed\n"); return 2; }
   if (!strcmp(mode, "echo")) return run_echo();
   if (!strcmp(mode, "idle")) return run_idle();
   if (!strcmp(mode, "client")) {

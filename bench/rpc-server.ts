@@ -1,7 +1,9 @@
 /**
  * The servers of bench/rpc.ts, one per child process, each serving `echo` on a Unix
  * socket:
- *   node dist/bench/rpc-server.js ringwire-native|ringwire-net|plain|jayson PATH
+ *   node --expose-gc dist/bench/rpc-server.js ringwire-native|ringwire-net|plain|jayson|floor PATH
+ * Speaks bench/echo-server.ts's stdin protocol: `mem` prints memory after GC and the
+ * open connections as JSON.
  * `plain` is what a competent user writes with node:net alone: split on newline and
  * JSON.parse (or Buffer.concat and msgpackr for MCP1), one write per chunk.
  * `floor` is no server anyone should run: ringwire's native transport and codecs
@@ -17,7 +19,8 @@
  */
 
 import { createRequire } from 'node:module';
-import { createServer as netServer, type Socket } from 'node:net';
+import { type Server as NetServer, createServer as netServer, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { Packr } from 'msgpackr';
 import { responseJson } from '../operators/codec/jsonrpc.js';
 import { decodeMsgpack, packAfter } from '../operators/codec/msgpack.js';
@@ -92,14 +95,22 @@ function plainMcp1(socket: Socket, first: Buffer): void {
   onData(first);
 }
 
+/** The server's open connections, for `mem`. */
+let open: () => Promise<number>;
+/** node:net counts its connections itself, so plain's own code need not. */
+const netConnections = (server: NetServer) => (): Promise<number> =>
+  new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+
 if (kind === 'ringwire-native' || kind === 'ringwire-net') {
-  await createServer({
+  const server = await createServer({
     listen: [{ unix: path }],
     handlers: demoHandlers,
     transport: kind === 'ringwire-native' ? 'native' : 'net',
   });
+  open = async () => server.transport.connections.size;
 } else if (kind === 'floor') {
   const transport = await listenNative({ listen: [{ unix: path }] });
+  open = async () => transport.connections.size;
   const leftover = new Map<Connection, Uint8Array>();
   transport.slices$.subscribe((slice) => {
     if (slice.type === 'end') {
@@ -120,17 +131,30 @@ if (kind === 'ringwire-native' || kind === 'ringwire-net') {
     socket.once('data', (first: Buffer) => (first.subarray(0, 4).toString('latin1') === 'MCP1' ? plainMcp1 : plainJson)(socket, first));
   });
   await new Promise<void>((resolve) => server.listen(path, resolve));
+  open = netConnections(server);
 } else if (kind === 'jayson') {
   const jayson = createRequire(import.meta.url)('jayson') as {
     server: (methods: Record<string, (args: unknown, cb: (e: unknown, r?: unknown) => void) => void>) => {
-      tcp: () => { listen: (p: string, cb: () => void) => void };
+      tcp: () => NetServer;
     };
   };
   const server = jayson.server({ echo: (args, cb) => cb(null, echo(args)) }).tcp();
   await new Promise<void>((resolve) => server.listen(path, resolve));
+  open = netConnections(server);
 } else {
   throw new Error(`unknown server kind ${kind}`);
 }
+
+const gc = (globalThis as { gc?: () => void }).gc;
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() !== 'mem') return;
+  // Garbage of the requests answered is not what a connection holds: collect it first.
+  for (let i = 0; i < 3; i++) gc?.();
+  const m = process.memoryUsage();
+  void open().then((count) => {
+    process.stdout.write(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, open: count }) + '\n');
+  });
+});
 process.stdout.write('ready\n');
 
 const FLOOR_JSON = process.env.FLOOR_JSON ?? '';

@@ -1,29 +1,50 @@
 /**
- * npm run bench:rpc — `echo` of a 16-byte string over a Unix socket, JSON-RPC (NDJSON)
- * and MCP1, every contender in the same run: ringwire (native), ringwire (net), a plain
- * node:net server written the way a competent user would, and jayson's TCP server
- * (JSON-RPC only), and `floor`: the native transport and ringwire's codecs with no
- * pipeline at all, the least any server on them can spend (bench/rpc-server.ts). Shapes: 256 connections x 1 in flight, 16 x 16 pipelined. The load
- * generator is bench/loadgen.c (one C thread, epoll); its ceiling is measured against
- * its own trivial echo server in the same run.
+ * npm run bench:rpc — `echo` over a Unix socket, JSON-RPC (NDJSON) and MCP1, every
+ * contender in the same run: ringwire (native), ringwire (net), a plain node:net
+ * server written the way a competent user would, and jayson's TCP server (JSON-RPC
+ * only), and `floor`: the native transport and ringwire's codecs with no pipeline at
+ * all, the least any server on them can spend (bench/rpc-server.ts). Two requests per
+ * protocol: a 16-byte string (`jsonrpc`, `mcp1`) and a tool call's object
+ * (`jsonrpc-object`, `mcp1-object`), each echoed back. Shapes: 256 connections x 1 in
+ * flight, 16 x 16 pipelined. The load generator is bench/loadgen.c (one C thread,
+ * epoll); its ceiling is measured against its own trivial echo server in the same run.
+ * Every contender's answer to each request is checked once before it is measured.
+ * Then (`idle`) server memory per idle connection: BENCH_IDLE connections, each
+ * having had one JSON-RPC echo answered.
  *
- * Env: BENCH_SECONDS (5) per case, BENCH_ROUNDS (1) alternating rounds, BENCH_ONLY
- * (comma-separated contenders, shapes or protocols to keep; default all).
+ * Env: BENCH_SECONDS (5) per case, BENCH_ROUNDS (1) alternating rounds, BENCH_IDLE
+ * (8000; 0 skips the memory case), BENCH_ONLY (comma-separated contenders, shapes or
+ * cases to keep; default all).
  */
+import { deepStrictEqual } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
-import { buildLoadgen, Child, envNumber, type LoadResult, median, root, runLoad } from './harness.js';
+import {
+  buildLoadgen,
+  Child,
+  envNumber,
+  IDLE_MEMORY_HEADER,
+  idleMemory,
+  idleMemoryRow,
+  type LoadResult,
+  loadArgs,
+  median,
+  root,
+  runLoad,
+} from './harness.js';
 
 const seconds = envNumber('BENCH_SECONDS', 5);
 const rounds = envNumber('BENCH_ROUNDS', 1);
-/** BENCH_ONLY=a,b keeps the contenders, shapes and protocols named (for quick runs while tuning). */
+const idleConns = envNumber('BENCH_IDLE', 8000);
+/** BENCH_ONLY=a,b keeps the contenders, shapes and cases named (for quick runs while tuning). */
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 const groups = [
   ['256x1', '16x16'],
-  ['jsonrpc', 'mcp1'],
+  ['jsonrpc', 'jsonrpc-object', 'mcp1', 'mcp1-object', 'idle'],
   ['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor'],
 ];
 /** Kept unless BENCH_ONLY names others of its kind and not it. */
@@ -36,6 +57,8 @@ const shapes = [
   { name: '16x16', conns: 16, inflight: 16 },
 ].filter((s) => keep(s.name));
 const servers = (['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor'] as const).filter(keep);
+/** The memory case measures the servers people would choose between, not jayson or the floor. */
+const idleServers = (['ringwire-native', 'ringwire-net', 'plain'] as const).filter(keep);
 
 /** Clock ticks per second of /proc/PID/stat's CPU times. */
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
@@ -59,54 +82,145 @@ function cpuSeconds(pid: number | undefined): { user: number; kernel: number } |
 
 const loadgen = buildLoadgen();
 const dir = mkdtempSync(join(tmpdir(), 'rw-rpc-bench-'));
-const jsonRequest = join(dir, 'request.json');
-const mcp1Request = join(dir, 'request.mcp1');
-writeFileSync(jsonRequest, '{"jsonrpc":"2.0","id":1,"method":"echo","params":["0123456789abcdef"]}\n');
-const payload = new Packr({ useRecords: false }).pack({ method: 'echo', params: ['0123456789abcdef'] });
-const frame = Buffer.alloc(16 + payload.length);
-frame.write('MCP1', 0, 'latin1');
-frame[4] = 1;
-frame.writeUInt32BE(1, 8);
-frame.writeUInt32BE(payload.length, 12);
-payload.copy(frame, 16);
-writeFileSync(mcp1Request, frame);
+const serverScript = join(root, 'dist', 'bench', 'rpc-server.js');
+// --expose-gc for `mem`; it costs nothing until gc() is called.
+const startServer = (kind: string, path: string): Promise<Child> =>
+  Child.start(process.execPath, ['--expose-gc', serverScript, kind, path]);
+
+/** An MCP `tools/call`'s params: the nested, mixed object a real request carries, not one short string. */
+const toolCall = {
+  name: 'search',
+  arguments: { query: 'reactive socket servers', limit: 10, filters: ['a', 'b'], page: { size: 20, cursor: 'eyJvZmZzZXQiOjQwfQ==' } },
+};
+
+type Frame = 'ndjson' | 'mcp1';
+interface Case {
+  name: string;
+  frame: Frame;
+  /** The request, id 1, and the file loadgen reads it from. */
+  bytes: Buffer;
+  file: string;
+  /** What `echo` must answer (PROTOCOL.md section 5): `[x]` gives x, anything else comes back as given. */
+  result: unknown;
+}
+
+const packr = new Packr({ useRecords: false });
+const mcp1Frame = (type: number, payload: Uint8Array): Buffer => {
+  const frame = Buffer.alloc(16 + payload.length);
+  frame.write('MCP1', 0, 'latin1');
+  frame[4] = type;
+  frame.writeUInt32BE(1, 8);
+  frame.writeUInt32BE(payload.length, 12);
+  frame.set(payload, 16);
+  return frame;
+};
+
+function echoCase(name: string, frame: Frame, params: unknown, result: unknown): Case {
+  const bytes =
+    frame === 'ndjson'
+      ? Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo', params }) + '\n')
+      : mcp1Frame(1, packr.pack({ method: 'echo', params }));
+  const file = join(dir, `${name}.request`);
+  writeFileSync(file, bytes);
+  return { name, frame, bytes, file, result };
+}
+
+const jsonrpc = echoCase('jsonrpc', 'ndjson', ['0123456789abcdef'], '0123456789abcdef');
+const cases = [
+  jsonrpc,
+  echoCase('jsonrpc-object', 'ndjson', toolCall, toolCall),
+  echoCase('mcp1', 'mcp1', ['0123456789abcdef'], '0123456789abcdef'),
+  echoCase('mcp1-object', 'mcp1', toolCall, toolCall),
+];
+const measured = cases.filter((c) => keep(c.name));
+
+/** Length of the whole answer at the start of `bytes`, 0 while it is not all there. */
+function answerLength(frame: Frame, bytes: Buffer): number {
+  if (frame === 'ndjson') return bytes.indexOf(10) + 1;
+  return bytes.length >= 16 && bytes.length >= 16 + bytes.readUInt32BE(12) ? 16 + bytes.readUInt32BE(12) : 0;
+}
+
+/** Sends `c`'s request on a new connection and resolves to all that came back once its answer is whole. */
+function exchange(path: string, c: Case): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    let got = Buffer.alloc(0);
+    const finish = (error: Error | undefined): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error === undefined) resolve(got);
+      else reject(error);
+    };
+    const timer = setTimeout(() => finish(new Error(`no whole answer within 5 s (${got.length} bytes)`)), 5000);
+    socket.on('error', finish);
+    socket.on('close', () => finish(new Error(`connection closed after ${got.length} bytes`)));
+    socket.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (answerLength(c.frame, got) > 0) finish(undefined);
+    });
+    socket.write(c.bytes);
+  });
+}
+
+/**
+ * Throws unless `name` answers `c` with exactly the echo it must (the ceiling: the
+ * request's own bytes). loadgen counts answers without reading them, so a server
+ * answering with an error or the wrong value would otherwise be measured as serving.
+ */
+async function checkAnswer(name: string, path: string, c: Case): Promise<void> {
+  let answer: Buffer;
+  try {
+    answer = await exchange(path, c);
+  } catch (error) {
+    throw new Error(`${name} did not answer ${c.name}: ${(error as Error).message}`);
+  }
+  try {
+    // One request was sent: all that arrived must be one answer.
+    deepStrictEqual(answerLength(c.frame, answer), answer.length, 'one answer and nothing after it');
+    if (name === 'loadgen ceiling') deepStrictEqual(answer, c.bytes);
+    else if (c.frame === 'ndjson') deepStrictEqual(JSON.parse(answer.toString('utf8')), { jsonrpc: '2.0', id: 1, result: c.result });
+    else {
+      deepStrictEqual(answer.subarray(0, 16), mcp1Frame(2, answer.subarray(16)).subarray(0, 16), 'a type-2 response to id 1');
+      deepStrictEqual(packr.unpack(answer.subarray(16)), c.result);
+    }
+  } catch (error) {
+    const shown = c.frame === 'ndjson' ? answer.toString('utf8').trimEnd() : answer.toString('hex');
+    throw new Error(
+      `${name} answered ${c.name} wrongly, so it is not measured: ${(error as Error).message}\n  its answer: ${shown.slice(0, 400)}`,
+    );
+  }
+}
 
 console.log(`ringwire bench:rpc  node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}`);
-console.log(`echo("0123456789abcdef") over a Unix socket, ${seconds}s per case after 1s warm-up, ${rounds} round(s), medians\n`);
+console.log(`echo over a Unix socket, ${seconds}s per case after 1s warm-up, ${rounds} round(s), medians`);
+const sizes = (json: Case, mcp1: Case): string => `${json.bytes.length} / ${mcp1.bytes.length} bytes a request`;
+console.log(`  jsonrpc, mcp1: params ["0123456789abcdef"], answered with the string (${sizes(cases[0]!, cases[2]!)})`);
+console.log(`  jsonrpc-object, mcp1-object: params a tool call's object, answered with the same object (${sizes(cases[1]!, cases[3]!)})\n`);
 
 const children = new Map<string, { child: Child; path: string }>();
 try {
-  const ceilingPath = join(dir, 'ceiling.sock');
-  children.set('loadgen ceiling', { child: await Child.start(loadgen, ['echo', '--unix', ceilingPath]), path: ceilingPath });
-  for (const kind of servers) {
-    const path = join(dir, `${kind}.sock`);
-    children.set(kind, { child: await Child.start(process.execPath, [join(root, 'dist', 'bench', 'rpc-server.js'), kind, path]), path });
+  if (measured.length > 0) {
+    const ceilingPath = join(dir, 'ceiling.sock');
+    children.set('loadgen ceiling', { child: await Child.start(loadgen, ['echo', '--unix', ceilingPath]), path: ceilingPath });
+    for (const kind of servers) {
+      const path = join(dir, `${kind}.sock`);
+      children.set(kind, { child: await startServer(kind, path), path });
+    }
   }
-  for (const protocol of (['jsonrpc', 'mcp1'] as const).filter(keep)) {
+  const speaks = (name: string, c: Case): boolean => !(name === 'jayson' && c.frame === 'mcp1');
+  // Every answer checked before anything is measured: a wrong one stops the bench here.
+  for (const c of measured) {
+    for (const [name, { path }] of children) if (speaks(name, c)) await checkAnswer(name, path, c);
+  }
+  for (const c of measured) {
     for (const shape of shapes) {
       const samples = new Map<string, Array<LoadResult & { cpu: { user: number; kernel: number } | undefined }>>();
       for (let round = 0; round < rounds; round++) {
         for (const [name, { child, path }] of children) {
-          if (name === 'jayson' && protocol === 'mcp1') continue;
-          const request = protocol === 'mcp1' ? mcp1Request : jsonRequest;
+          if (!speaks(name, c)) continue;
           // The ceiling echoes the request back: same bytes, same framing.
           const before = cpuSeconds(child.process.pid);
-          const r = runLoad([
-            '--unix',
-            path,
-            '--conns',
-            `${shape.conns}`,
-            '--inflight',
-            `${shape.inflight}`,
-            '--seconds',
-            `${seconds}`,
-            '--warmup',
-            '1',
-            '--request',
-            request,
-            '--frame',
-            protocol === 'mcp1' ? 'mcp1' : 'ndjson',
-          ]);
+          const r = runLoad(loadArgs({ path, conns: shape.conns, inflight: shape.inflight, seconds, request: c.file, frame: c.frame }));
           const after = cpuSeconds(child.process.pid);
           // The server's CPU over warm-up and measurement, per request at the measured rate.
           const served = r.rps * (seconds + 1);
@@ -121,7 +235,7 @@ try {
       const base = samples.has('plain') ? 'plain' : 'loadgen ceiling';
       const plain = median(samples.get(base)!.map((r) => r.rps));
       const plainP99 = median(samples.get(base)!.map((r) => r.p99_us));
-      console.log(`${protocol}, ${shape.name} (${shape.conns} connections x ${shape.inflight} in flight)`);
+      console.log(`${c.name}, ${shape.name} (${shape.conns} connections x ${shape.inflight} in flight)`);
       const vs = base === 'plain' ? 'plain' : 'ceil.';
       console.log(`  contender            req/s    p50 us   p99 us   req/s vs ${vs}   p99 vs ${vs}   server CPU us/req: user  kernel`);
       for (const [name, rs] of samples) {
@@ -145,6 +259,25 @@ try {
         );
       }
       console.log('');
+    }
+  }
+  // The memory case wants the machine to itself.
+  for (const [, { child }] of children) await child.stop();
+  children.clear();
+
+  if (idleConns > 0 && keep('idle') && idleServers.length > 0) {
+    console.log(`server memory per idle connection, ${idleConns} connections, each after one JSON-RPC echo answered (after GC)`);
+    console.log(IDLE_MEMORY_HEADER);
+    for (const kind of idleServers) {
+      const path = join(dir, `idle-${kind}.sock`);
+      const server = await startServer(kind, path);
+      children.set(`idle ${kind}`, { child: server, path });
+      // Before `mem`: what the first request costs once (compiling the code that serves it) is no connection's.
+      await checkAnswer(kind, path, jsonrpc);
+      const memory = await idleMemory(server, { path, conns: idleConns, hold: 120, request: { file: jsonrpc.file, frame: 'ndjson' } });
+      console.log(idleMemoryRow(kind, memory));
+      await server.stop();
+      children.delete(`idle ${kind}`);
     }
   }
 } finally {

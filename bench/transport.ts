@@ -10,7 +10,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildLoadgen, Child, envNumber, median, root, runLoad, sleep } from './harness.js';
+import {
+  buildLoadgen,
+  Child,
+  envNumber,
+  IDLE_MEMORY_HEADER,
+  idleMemory,
+  idleMemoryRow,
+  loadArgs,
+  median,
+  root,
+  runLoad,
+} from './harness.js';
 
 const seconds = envNumber('BENCH_SECONDS', 3);
 const rounds = envNumber('BENCH_ROUNDS', 3);
@@ -42,20 +53,7 @@ try {
     const samples = new Map<string, { rps: number[]; p50: number[]; p99: number[] }>();
     for (let round = 0; round < rounds; round++) {
       for (const [name, { path }] of servers) {
-        const r = runLoad([
-          '--unix',
-          path,
-          '--conns',
-          `${shape.conns}`,
-          '--inflight',
-          `${shape.inflight}`,
-          '--seconds',
-          `${seconds}`,
-          '--warmup',
-          '1',
-          '--frame',
-          'echo:100',
-        ]);
+        const r = runLoad(loadArgs({ path, conns: shape.conns, inflight: shape.inflight, seconds, frame: 'echo:100' }));
         const s = samples.get(name) ?? { rps: [], p50: [], p99: [] };
         s.rps.push(r.rps);
         s.p50.push(r.p50_us);
@@ -78,22 +76,15 @@ try {
   servers.clear();
 
   console.log(`server memory per idle connection, ${idleConns} connections (after GC)`);
-  console.log('  contender        rss B/conn   heap+external B/conn');
+  console.log(IDLE_MEMORY_HEADER);
   for (const kind of contenders) {
     const path = join(dir, `idle-${kind}.sock`);
     const server = await startServer(kind, path);
-    const before = JSON.parse(await server.ask('mem')) as { rss: number; heapUsed: number; external: number };
-    const idle = await Child.start(loadgen, ['idle', '--unix', path, '--conns', `${idleConns}`, '--hold', '120']);
-    let after = JSON.parse(await server.ask('mem')) as typeof before & { open: number };
-    for (let i = 0; i < 100 && after.open < idleConns; i++) {
-      await sleep(100);
-      after = JSON.parse(await server.ask('mem'));
+    try {
+      console.log(idleMemoryRow(kind, await idleMemory(server, { path, conns: idleConns, hold: 120 })));
+    } finally {
+      await server.stop();
     }
-    const rss = (after.rss - before.rss) / idleConns;
-    const heap = (after.heapUsed + after.external - before.heapUsed - before.external) / idleConns;
-    console.log(`  ${kind.padEnd(16)} ${rss.toFixed(0).padStart(10)}   ${heap.toFixed(0).padStart(10)}   (${after.open} open)`);
-    await idle.stop();
-    await server.stop();
   }
 } finally {
   for (const [, { child }] of servers) await child.stop();
