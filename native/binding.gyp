@@ -6,6 +6,7 @@
       "sources": [
         "src/addon.cc",
         "src/loop.cc",
+        "src/loop_write.cc",
         "src/sockets.cc",
         "src/write_queue.cc"
       ],

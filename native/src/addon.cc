@@ -320,10 +320,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
             .ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      long r = loop_->write(static_cast<uint32_t>(slot), stage_data_ + offset, static_cast<size_t>(length));
-      stage_records_data_[2 * i + 1] = static_cast<int32_t>(r > INT32_MAX ? INT32_MAX : r);
       offset += static_cast<size_t>(length);
     }
+    loop_->write_staged(stage_data_, stage_records_data_, static_cast<uint32_t>(count));
     return env.Undefined();
   }
 

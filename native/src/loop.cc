@@ -296,48 +296,6 @@ void Loop::read_conn(uint32_t slot) {
   }
 }
 
-void Loop::flush_conn(uint32_t slot) {
-  Conn& c = conns_[slot];
-  if (!c.open) return;
-  if (!c.wq.empty()) {
-    long r = c.wq.flush(c.fd);
-    if (r < 0 && r != -EAGAIN) {
-      close_conn(slot, static_cast<int>(-r), true);
-      return;
-    }
-    c.blocked = !c.wq.empty();
-    if (c.over && c.wq.size() <= opts_.write_high_water / 2) {
-      c.over = false;
-      push(kRecDrain, static_cast<int32_t>(slot), 0, 0);
-    }
-  }
-  if (c.wq.empty() && c.want_end && !c.wr_shut) {
-    c.wr_shut = true;
-    // A peer that already finished makes this a full close; otherwise wait for its FIN.
-    if (c.eof || sock_shutdown_write(c.fd) < 0) {
-      close_conn(slot, 0, true);
-      return;
-    }
-  }
-  update_interest(c, slot);
-}
-
-void Loop::flush_dirty() {
-  if (dirty_.empty()) return;
-  // Flushing can deliver records to JS, which can queue more writes: take the list first.
-  std::vector<uint32_t> list;
-  list.swap(dirty_);
-  for (uint32_t slot : list) {
-    Conn& c = conns_[slot];
-    c.dirty = false;
-    if (c.open && !c.blocked) flush_conn(slot);
-  }
-  if (dirty_.empty()) {
-    list.clear();
-    dirty_.swap(list);  // keeps the capacity for the next turn
-  }
-}
-
 void Loop::on_conn_event(uint32_t slot, uint32_t events) {
   if (slot >= conns_.size() || !conns_[slot].open) return;  // closed earlier this turn
   Conn& c = conns_[slot];
@@ -380,44 +338,11 @@ void Loop::on_tick() {
   deliver();
 }
 
-long Loop::write(uint32_t slot, const uint8_t* data, size_t len) {
-  if (slot >= conns_.size()) return -1;
-  Conn& c = conns_[slot];
-  if (!c.open) return -1;
-  if (c.want_end) return -2;
-  if (!c.wq.append(data, len)) {
-    close_conn(slot, ENOMEM, true);
-    return -1;
-  }
-  if (c.wq.size() > opts_.write_high_water) c.over = true;
-  if (!c.dirty && !c.blocked) {
-    c.dirty = true;
-    dirty_.push_back(slot);
-  }
-  return static_cast<long>(c.wq.size());
-}
-
-long Loop::unsent(uint32_t slot) const {
-  const Conn* c = conn(slot);
-  return c ? static_cast<long>(c->wq.size()) : 0;
-}
-
 void Loop::set_reading(uint32_t slot, bool on) {
   if (slot >= conns_.size() || !conns_[slot].open) return;
   Conn& c = conns_[slot];
   c.reading = on;
   update_interest(c, slot);
-}
-
-void Loop::end(uint32_t slot) {
-  if (slot >= conns_.size() || !conns_[slot].open) return;
-  Conn& c = conns_[slot];
-  if (c.want_end) return;
-  c.want_end = true;
-  if (!c.dirty && !c.blocked) {
-    c.dirty = true;
-    dirty_.push_back(slot);
-  }
 }
 
 void Loop::close(uint32_t slot) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <sys/uio.h>
 #include <vector>
 
 #include "backend.h"
@@ -82,6 +83,11 @@ class Loop {
   // JS-side operations on a connection; all are no-ops on closed slots.
   // Unsent bytes after queueing; -1 when closed, -2 after end().
   long write(uint32_t slot, const uint8_t* data, size_t len);
+  // Small writes JS staged back to back from `stage`, [slot, length] per record. Each
+  // slot's writes go out in one sendmsg, straight from `stage` (valid only during the
+  // call) when nothing of that slot is queued; only what the socket does not take is
+  // copied. Each length is replaced by what write() would have returned for it.
+  void write_staged(const uint8_t* stage, int32_t* records, uint32_t count);
   long unsent(uint32_t slot) const;
   void set_reading(uint32_t slot, bool on);
   void end(uint32_t slot);
@@ -98,6 +104,7 @@ class Loop {
   void accept_all(uint32_t lid);
   void on_conn_event(uint32_t slot, uint32_t events);
   void read_conn(uint32_t slot);
+  long send_now(uint32_t slot, const struct iovec* iov, int n);
   void flush_conn(uint32_t slot);
   void flush_dirty();
   void update_interest(Conn& c, uint32_t slot);
@@ -124,6 +131,12 @@ class Loop {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> closing_slots_;  // reusable once JS has seen their close
   std::vector<uint32_t> dirty_;
+  // write_staged()'s scratch, kept for its capacity: per record its offset and the next
+  // record of the same slot; per slot the last record seen; each slot's first record.
+  std::vector<size_t> staged_at_;
+  std::vector<int32_t> staged_next_;
+  std::vector<int32_t> staged_tail_;
+  std::vector<uint32_t> staged_heads_;
   std::vector<Listener> listeners_;
   size_t open_count_ = 0;
   size_t listener_count_ = 0;
