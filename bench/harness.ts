@@ -157,44 +157,76 @@ interface Memory {
 }
 
 export interface IdleMemory {
-  /** Bytes per connection. */
+  /** RSS bytes per connection, the first time the process holds this many. */
   rss: number;
+  /**
+   * RSS bytes per connection of that first wave's second half alone. The first
+   * half pays for memory a process touches once and keeps however many connections
+   * follow (V8 grows its young generation for a burst of long-lived objects).
+   */
+  secondHalfRss: number;
+  /**
+   * RSS bytes per connection of a second wave of as many, after the first closed:
+   * a server that has run a while (what the first wave freed is reused, so this
+   * can be below the live heap per connection).
+   */
+  againRss: number;
+  /** Live heap and external bytes per connection (first wave). */
   heapAndExternal: number;
   /** Connections the server counted when it was measured. */
   open: number;
 }
 
 /**
- * A server child's memory per idle connection: its `mem` before and after `conns`
- * connections of loadgen's idle mode (each having sent `request` and read its answer
- * first, when one is given), held for at most `hold` seconds.
+ * A server child's memory per idle connection: its `mem` before `conns` connections
+ * of loadgen's idle mode (each having sent `request` and read its answer first, when
+ * one is given), after the first half of them and after all; then again for a second
+ * wave once the first has closed. Connections are held for at most `hold` seconds.
  */
 export async function idleMemory(
   server: Child,
   o: { path: string; conns: number; hold: number; request?: { file: string; frame: 'ndjson' | 'mcp1' } },
 ): Promise<IdleMemory> {
-  const before = JSON.parse(await server.ask('mem')) as Memory;
   const request = o.request === undefined ? [] : ['--request', o.request.file, '--frame', o.request.frame];
-  const idle = await Child.start(loadgenBinary, ['idle', '--unix', o.path, '--conns', `${o.conns}`, '--hold', `${o.hold}`, ...request]);
-  try {
-    let after = JSON.parse(await server.ask('mem')) as Memory;
+  const mem = async (): Promise<Memory> => JSON.parse(await server.ask('mem')) as Memory;
+  const holders: Child[] = [];
+  const hold = async (conns: number, open: number): Promise<Memory> => {
+    holders.push(await Child.start(loadgenBinary, ['idle', '--unix', o.path, '--conns', `${conns}`, '--hold', `${o.hold}`, ...request]));
+    let now = await mem();
     // Without a request, loadgen has connected before the server has accepted them all.
-    for (let i = 0; i < 100 && after.open < o.conns; i++) {
+    for (let i = 0; i < 100 && now.open < open; i++) {
       await sleep(100);
-      after = JSON.parse(await server.ask('mem')) as Memory;
+      now = await mem();
     }
+    return now;
+  };
+  const release = async (): Promise<void> => {
+    for (const holder of holders.splice(0)) await holder.stop();
+    for (let i = 0; i < 100 && (await mem()).open > 0; i++) await sleep(100);
+  };
+  const half = Math.floor(o.conns / 2);
+  try {
+    const before = await mem();
+    const middle = await hold(half, half);
+    const after = await hold(o.conns - half, o.conns);
+    await release();
+    const rested = await mem();
+    const again = await hold(o.conns, o.conns);
     return {
       rss: (after.rss - before.rss) / o.conns,
+      secondHalfRss: (after.rss - middle.rss) / (o.conns - half),
+      againRss: (again.rss - rested.rss) / o.conns,
       heapAndExternal: (after.heapUsed + after.external - before.heapUsed - before.external) / o.conns,
       open: after.open,
     };
   } finally {
-    await idle.stop();
+    await release();
   }
 }
 
-export const IDLE_MEMORY_HEADER = '  contender        rss B/conn   heap+external B/conn';
+export const IDLE_MEMORY_HEADER = '  contender        RSS B/conn   its second half   second wave   live heap+external B/conn';
 
 export function idleMemoryRow(name: string, m: IdleMemory): string {
-  return `  ${name.padEnd(16)} ${m.rss.toFixed(0).padStart(10)}   ${m.heapAndExternal.toFixed(0).padStart(10)}   (${m.open} open)`;
+  const n = (x: number, width: number): string => x.toFixed(0).padStart(width);
+  return `  ${name.padEnd(16)} ${n(m.rss, 10)}   ${n(m.secondHalfRss, 15)}   ${n(m.againRss, 11)}   ${n(m.heapAndExternal, 25)}   (${m.open} open)`;
 }

@@ -272,7 +272,6 @@ try {
       const path = join(dir, `idle-${kind}.sock`);
       const server = await startServer(kind, path);
       children.set(`idle ${kind}`, { child: server, path });
-      // Before `mem`: what the first request costs once (compiling the code that serves it) is no connection's.
       await checkAnswer(kind, path, jsonrpc);
       const memory = await idleMemory(server, { path, conns: idleConns, hold: 120, request: { file: jsonrpc.file, frame: 'ndjson' } });
       console.log(idleMemoryRow(kind, memory));
