@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
+import type { Connection } from '../src/core/connection.js';
 import type { PipelineRecord, ReplyRecord, RpcErrorObject } from '../src/core/records.js';
-import { ConnectionMap, reserveSlot } from '../src/core/slots.js';
 import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
 import { MCP1_FLAG_JSON, MCP1_HEADER_BYTES, Mcp1Type, writeMcp1Header } from '../src/core/wire/mcp1.js';
 import { packAfter } from './codec/msgpack.js';
@@ -8,9 +8,6 @@ import { packFastAfter } from './codec/msgpackPackFast.js';
 import { encodeAfter } from './codec/utf8.js';
 import { fusable, stage } from './internal/fusion.js';
 import type { EncodeOptions } from './internal/options.js';
-
-/** Where each connection keeps the ids of its streams that failed to encode. */
-const SLOT = reserveSlot();
 
 /**
  * Encodes MCP1 replies (`protocol` `'mcp1'`) into frames (PROTOCOL.md 3): a
@@ -52,7 +49,8 @@ export function encodeMcp1(options: EncodeOptions = {}): OperatorFunction<Pipeli
   return fusable({
     create: (out) => {
       // Per connection, ids whose stream failed to encode: their later replies are dropped.
-      const broken = new ConnectionMap<Set<number>>(SLOT);
+      // Rare, so a Map (asked only when not empty) rather than room on every connection.
+      const broken: Broken = new Map();
       return stage(
         out,
         (record) => {
@@ -67,7 +65,7 @@ export function encodeMcp1(options: EncodeOptions = {}): OperatorFunction<Pipeli
                 : frameOrInternalError(Mcp1Type.Error, 0, errorPayload(record.error), false, undefined, undefined);
             out.next({ type: 'out', connection: record.connection, bytes, close: true });
           } else {
-            if (record.type === 'end') broken.delete(record.connection);
+            if (record.type === 'end' && broken.size !== 0) broken.delete(record.connection);
             out.next(record);
           }
         },
@@ -77,7 +75,7 @@ export function encodeMcp1(options: EncodeOptions = {}): OperatorFunction<Pipeli
   });
 }
 
-function encodeReply(reply: ReplyRecord, broken: ConnectionMap<Set<number>>, onFailure: OnFailure): Uint8Array {
+function encodeReply(reply: ReplyRecord, broken: Broken, onFailure: OnFailure): Uint8Array {
   const id = mcp1Id(reply);
   const json = reply.json === true;
   switch (reply.kind) {
@@ -98,7 +96,8 @@ function encodeReply(reply: ReplyRecord, broken: ConnectionMap<Set<number>>, onF
   }
 }
 
-function isBroken(broken: ConnectionMap<Set<number>>, reply: ReplyRecord): boolean {
+function isBroken(broken: Broken, reply: ReplyRecord): boolean {
+  if (broken.size === 0) return false;
   const ids = broken.get(reply.connection);
   if (ids === undefined || !ids.has(mcp1Id(reply))) return false;
   if (reply.kind === 'result' || reply.kind === 'error') {
@@ -119,6 +118,9 @@ function errorPayload(error: RpcErrorObject): RpcErrorObject {
 }
 
 type OnFailure = EncodeOptions['onFailure'];
+
+/** Per connection, the ids of its streams that failed to encode. */
+type Broken = Map<Connection, Set<number>>;
 
 function frameOrInternalError(
   type: number,

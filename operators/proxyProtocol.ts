@@ -7,8 +7,11 @@ import { fusable, stage } from './internal/fusion.js';
 import { DEFAULT_DETECT_TIMEOUT_MS, timeout, violation } from './internal/options.js';
 import { HEADER_BUFFER_BYTES, inspectProxyHeader } from './internal/proxyHeader.js';
 
-/** Where each connection keeps its header in progress. */
-const SLOT = reserveSlot();
+/**
+ * Where each connection keeps its header in progress: reserved by the first
+ * proxyProtocol() made, so that servers without PROXY listeners carry no room for it.
+ */
+let slot: number | undefined;
 
 /** Options of {@link proxyProtocol}. */
 export interface ProxyProtocolOptions {
@@ -61,10 +64,11 @@ interface Pending {
 export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
   const timeoutMs = timeout('proxyProtocol', 'timeoutMs', options.timeoutMs, DEFAULT_DETECT_TIMEOUT_MS);
   const scheduler = options.scheduler ?? asyncScheduler;
+  const at = (slot ??= reserveSlot());
   return fusable({
     create: (out, chain) => {
       /** Connections mid-header; `null` = rejected. Absent once the header is done. */
-      const states = new ConnectionMap<Pending | null>(SLOT);
+      const states = new ConnectionMap<Pending | null>(at);
       const deadlines = new DeadlineQueue<Connection>(scheduler, timeoutMs, (connection) => {
         states.set(connection, null);
         try {

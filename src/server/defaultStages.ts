@@ -76,7 +76,7 @@ export function defaultStages(input: DefaultStagesInput): PipelineStages {
     { name: 'encodeMcp1', operator: encodeMcp1({ onFailure }) },
     { name: 'encodeJsonRpc', operator: encodeJsonRpc({ onFailure }) },
   ];
+  if (!input.proxyProtocol) return stages;
   // The PROXY header's wait is the detection wait: one limit for a connection's first bytes.
-  const proxy = proxyProtocol({ timeoutMs: limits.detectTimeoutMs, scheduler });
-  return input.proxyProtocol ? [{ name: 'proxyProtocol', operator: proxy }, ...stages] : stages;
+  return [{ name: 'proxyProtocol', operator: proxyProtocol({ timeoutMs: limits.detectTimeoutMs, scheduler }) }, ...stages];
 }
