@@ -42,3 +42,12 @@ export function slabTake(end: number): Uint8Array {
   // By the constructor, not subarray() (see FramerContext.view).
   return new Uint8Array(memory, start, end - start);
 }
+
+/**
+ * {@link slabTake} for an output that starts at `begin`, at or past {@link slabStart}
+ * (a header put right before a body written first): the bytes before it stay unused.
+ */
+export function slabTakeFrom(begin: number, end: number): Uint8Array {
+  used = end;
+  return new Uint8Array(memory, begin, end - begin);
+}
