@@ -1,9 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Batch, PipelineRecord, Protocol, ReplyRecord, RpcReplyBody, ViolationRecord } from '../src/core/records.js';
+import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/core/records.js';
 import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
-import { responseJson, safeResponseJson } from './codec/jsonrpc.js';
-import { resultLine } from './codec/resultLine.js';
-import { encodeContentLength, encodeLine } from './codec/utf8.js';
+import { batchBytes, type JsonFraming, responseBytes } from './codec/replyBytes.js';
 import { fusable, stage } from './internal/fusion.js';
 import type { EncodeOptions } from './internal/options.js';
 
@@ -69,18 +67,13 @@ function encodeReply(reply: ReplyRecord, onFailure: OnFailure): Uint8Array | und
   if (reply.kind !== 'result' && reply.kind !== 'error') return undefined;
   if (reply.batch !== undefined) return answerBatchMember(reply, reply.batch, onFailure);
   if (reply.silent) return undefined;
-  if (reply.protocol === 'jsonrpc' && reply.error === undefined) {
-    let line: Uint8Array | undefined;
-    try {
-      line = resultLine(reply.id, reply.result);
-    } catch (error) {
-      // Not serializable (asked once: a toJSON runs once, as it would in responseJson).
-      onFailure?.(reply.method, error);
-      return frame(reply.protocol, responseJson(reply.id, undefined, INTERNAL_ERROR));
-    }
-    if (line !== undefined) return line;
+  try {
+    return responseBytes(framingOf(reply.protocol), reply.id, reply.result, reply.error);
+  } catch (error) {
+    // Not serializable (asked once: a toJSON runs once).
+    onFailure?.(reply.method, error);
+    return responseBytes(framingOf(reply.protocol), reply.id, undefined, INTERNAL_ERROR);
   }
-  return frame(reply.protocol, reportingResponseJson(reply, onFailure));
 }
 
 function answerBatchMember(reply: ReplyRecord, batch: Batch, onFailure: OnFailure): Uint8Array | undefined {
@@ -91,32 +84,17 @@ function answerBatchMember(reply: ReplyRecord, batch: Batch, onFailure: OnFailur
     batch.replies.push(reply.error !== undefined ? { id, error: reply.error, method } : { id, result: reply.result, method });
   }
   if (--batch.pending > 0 || batch.replies.length === 0) return undefined;
-  let text = '[';
-  for (let i = 0; i < batch.replies.length; i++) {
-    const member = batch.replies[i]!;
-    if (i > 0) text += ',';
-    // Serialized member by member: one unserializable result costs only its own answer.
-    text += reportingResponseJson(member, onFailure);
-  }
-  return frame(reply.protocol, text + ']');
-}
-
-/** safeResponseJson(), telling `onFailure` why a body was answered -32603 instead. */
-function reportingResponseJson(body: RpcReplyBody, onFailure: OnFailure): string {
-  if (onFailure === undefined) return safeResponseJson(body.id, body.result, body.error);
-  try {
-    return responseJson(body.id, body.result, body.error);
-  } catch (error) {
-    onFailure(body.method, error);
-    return responseJson(body.id, undefined, INTERNAL_ERROR);
-  }
+  const members = batch.replies;
+  // Serialized member by member: one unserializable result costs only its own answer.
+  return batchBytes(framingOf(reply.protocol), members, onFailure && ((i, error) => onFailure(members[i]!.method, error)));
 }
 
 function encodeViolation(violation: ViolationRecord): Uint8Array {
   if (violation.error === undefined) return EMPTY;
-  return frame(violation.protocol ?? 'jsonrpc', safeResponseJson(null, undefined, violation.error));
+  // The server's own error objects: nothing in them fails to serialize.
+  return responseBytes(framingOf(violation.protocol), null, undefined, violation.error);
 }
 
-function frame(protocol: Protocol, text: string): Uint8Array {
-  return protocol === 'lsp' ? encodeContentLength(text) : encodeLine(text);
+function framingOf(protocol: Protocol | undefined): JsonFraming {
+  return protocol === 'lsp' ? 'lsp' : 'jsonrpc';
 }
