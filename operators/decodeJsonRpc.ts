@@ -1,9 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Batch, FrameRecord, PipelineRecord, RpcErrorObject, RpcId } from '../src/core/records.js';
-import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
-import { frameText } from './codec/frameText.js';
-import { isRpcId, isStructured } from './codec/jsonrpc.js';
-import { fusable, type Sink, stage } from './internal/fusion.js';
+import type { PipelineRecord } from '../src/core/records.js';
+import { JsonRpcDecoder } from './codec/jsonRpcDecoder.js';
+import { type Chain, fusable, type Sink, type Stage, type StageSpec, stage } from './internal/fusion.js';
 
 /** Options of {@link decodeJsonRpc}. */
 export interface DecodeJsonRpcOptions {
@@ -57,102 +55,30 @@ export interface DecodeJsonRpcOptions {
  * @return An operator: FrameRecord (JSON-RPC) → RequestRecord | CancelRecord | ReplyRecord.
  */
 export function decodeJsonRpc(options: DecodeJsonRpcOptions = {}): OperatorFunction<PipelineRecord, PipelineRecord> {
-  const cancelMethod = options.cancelMethod === undefined ? '$/cancelRequest' : options.cancelMethod;
-  return fusable({
-    create: (out) =>
-      stage(out, (record) => {
-        if (record.type === 'frame' && (record.protocol === 'jsonrpc' || record.protocol === 'lsp')) {
-          decodeFrame(record, cancelMethod, out);
-        } else {
-          out.next(record);
-        }
-      }),
-  });
+  return fusable(new DecodeJsonRpcSpec(options.cancelMethod === undefined ? '$/cancelRequest' : options.cancelMethod));
 }
 
-function decodeFrame(frame: FrameRecord, cancelMethod: string | null, out: Sink): void {
-  let value: unknown;
-  try {
-    // V8's JSON.parse is iterative: a million nested brackets parse without
-    // touching the stack, so no depth pre-check is needed here.
-    value = JSON.parse(frameText(frame));
-  } catch {
-    out.next(errorReply(frame, null, PARSE_ERROR, undefined));
-    return;
+/** decodeJsonRpc() as a stage spec: jsonFrames() right before it fuses with it (jsonFrames.ts). */
+export class DecodeJsonRpcSpec implements StageSpec {
+  constructor(private readonly cancelMethod: string | null) {}
+
+  /** A decoder of this spec's options, for one subscription. */
+  decoder(): JsonRpcDecoder {
+    return new JsonRpcDecoder(this.cancelMethod);
   }
-  if (!Array.isArray(value)) {
-    decodeMessage(frame, value, undefined, cancelMethod, out);
-    return;
+
+  create(out: Sink, _chain: Chain): Stage {
+    return stage(out, decodingNext(this.decoder(), out));
   }
-  if (value.length === 0) {
-    out.next(errorReply(frame, null, INVALID_REQUEST, undefined));
-    return;
-  }
-  // pending starts at the full count, so no member's answer can flush the batch
-  // before every member has gone downstream, even when handlers answer synchronously.
-  const batch: Batch = { pending: value.length, replies: [] };
-  for (const member of value) decodeMessage(frame, member, batch, cancelMethod, out);
 }
 
-// Captured once: members are read only when they are the message's own (never from a
-// polluted Object.prototype), at one check per member.
-const hasOwn = Object.prototype.hasOwnProperty;
-
-function decodeMessage(frame: FrameRecord, message: unknown, batch: Batch | undefined, cancelMethod: string | null, out: Sink): void {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    out.next(errorReply(frame, null, INVALID_REQUEST, batch));
-    return;
-  }
-  const m = message as Record<string, unknown>;
-  const hasId = hasOwn.call(m, 'id');
-  const id = hasId ? m.id : undefined;
-  const idValid = !hasId || isRpcId(id);
-  const method = hasOwn.call(m, 'method') ? m.method : undefined;
-  const hasParams = hasOwn.call(m, 'params');
-  const params = hasParams ? m.params : undefined;
-  if (
-    !hasOwn.call(m, 'jsonrpc') ||
-    m.jsonrpc !== JSONRPC_VERSION ||
-    typeof method !== 'string' ||
-    !idValid ||
-    (hasParams && !isStructured(params))
-  ) {
-    // An invalid message is answered even without an id: the specification's own
-    // examples answer `{"foo": "boo"}` and `[1]` with id null.
-    out.next(errorReply(frame, hasId && idValid ? (id as RpcId) : null, INVALID_REQUEST, batch));
-    return;
-  }
-  if (!hasId && method === cancelMethod && isStructured(params)) {
-    const target = hasOwn.call(params, 'id') ? (params as Record<string, unknown>).id : undefined;
-    if (typeof target === 'string' || typeof target === 'number') {
-      out.next({ type: 'cancel', connection: frame.connection, protocol: frame.protocol, id: target });
-      // The cancel notification is still a batch member: account for it, writing nothing.
-      if (batch !== undefined) {
-        out.next({
-          type: 'reply',
-          connection: frame.connection,
-          protocol: frame.protocol,
-          id: null,
-          kind: 'result',
-          silent: true,
-          batch,
-        });
-      }
-      return;
+/** What decodeJsonRpc() does with each record: JSON-RPC and LSP frames are decoded, the rest passes. */
+export function decodingNext(decoder: JsonRpcDecoder, out: Sink): (record: PipelineRecord) => void {
+  return (record) => {
+    if (record.type === 'frame' && (record.protocol === 'jsonrpc' || record.protocol === 'lsp')) {
+      decoder.decodeBytes(record.bytes, record.connection, record.protocol, out);
+    } else {
+      out.next(record);
     }
-  }
-  out.next({
-    type: 'request',
-    connection: frame.connection,
-    protocol: frame.protocol,
-    id: hasId ? (id as RpcId) : null,
-    notification: !hasId,
-    method,
-    params,
-    batch,
-  });
-}
-
-function errorReply(frame: FrameRecord, id: RpcId, error: RpcErrorObject, batch: Batch | undefined): PipelineRecord {
-  return { type: 'reply', connection: frame.connection, protocol: frame.protocol, id, kind: 'error', error, batch };
+  };
 }

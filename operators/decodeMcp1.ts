@@ -2,9 +2,9 @@ import type { OperatorFunction } from 'rxjs';
 import type { FrameRecord, Mcp1Header, PipelineRecord, RpcErrorObject } from '../src/core/records.js';
 import { INVALID_REQUEST, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
 import { MCP1_FLAG_JSON, Mcp1Type } from '../src/core/wire/mcp1.js';
-import { frameText } from './codec/frameText.js';
 import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
+import { decodeUtf8 } from './codec/utf8.js';
 import { fusable, type Sink, stage } from './internal/fusion.js';
 
 /**
@@ -77,7 +77,7 @@ function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, ou
   const notification = header.type === Mcp1Type.Notification;
   let payload: unknown;
   try {
-    payload = json ? JSON.parse(frameText(frame)) : decodeMsgpack(frame.bytes);
+    payload = json ? JSON.parse(decodeUtf8(frame.bytes)) : decodeMsgpack(frame.bytes);
   } catch {
     if (!notification) out.next(errorReply(frame, header, json, PARSE_ERROR));
     return;

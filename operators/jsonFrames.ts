@@ -1,8 +1,11 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
 import type { PipelineRecord } from '../src/core/records.js';
+import { DecodeJsonRpcSpec, decodingNext } from './decodeJsonRpc.js';
 import { append, isJsonWhitespace, startBuffer } from './internal/bytes.js';
-import { type FramerContext, framer, type PartialState } from './internal/framer.js';
+import { FramerContext, framerStage, type PartialState } from './internal/framer.js';
+import { fusable } from './internal/fusion.js';
+import { JsonDecodingContext } from './internal/jsonDecodingContext.js';
 import { type JsonScanState, scanJson } from './internal/jsonScan.js';
 import { type FramingOptions, resolveFraming, TOO_LARGE } from './internal/options.js';
 
@@ -48,7 +51,20 @@ const scratch: JsonScanState = { depth: 0, inString: false, escape: false };
  * @return An operator that turns `'jsonrpc'` data records into frame records.
  */
 export function jsonFrames(options?: JsonFramesOptions): OperatorFunction<PipelineRecord, PipelineRecord> {
-  return framer<JsonPartial>('jsonrpc', resolveFraming('jsonFrames', options), onData);
+  const framing = resolveFraming('jsonFrames', options);
+  return fusable({
+    create: (out, chain) => framerStage(new FramerContext<JsonPartial>(out, chain, 'jsonrpc', framing), onData),
+    // Right before decodeJsonRpc(), framing decodes as it goes (internal/jsonDecodingContext.ts).
+    fuse: (next) =>
+      next instanceof DecodeJsonRpcSpec
+        ? {
+            create: (out, chain) => {
+              const decoder = next.decoder();
+              return framerStage(new JsonDecodingContext<JsonPartial>(out, chain, framing, decoder), onData, decodingNext(decoder, out));
+            },
+          }
+        : undefined,
+  });
 }
 
 function onData(ctx: FramerContext<JsonPartial>, connection: Connection, b: Uint8Array, st: JsonPartial | undefined): void {
@@ -66,6 +82,15 @@ function onData(ctx: FramerContext<JsonPartial>, connection: Connection, b: Uint
       continue;
     }
     const start = i;
+    if (c === 0x7b && ctx.takesLines) {
+      // A whole line may be one request that a fused decoder takes at once.
+      const newline = b.indexOf(NEWLINE, start);
+      if (newline >= 0 && newline - start <= limit && ctx.line(connection, b, start, newline)) {
+        if (!ctx.going) return;
+        i = newline + 1;
+        continue;
+      }
+    }
     if (c === 0x7b || c === 0x5b) {
       // Scan at most `limit` bytes of the value: past that it is too large anyway.
       const bound = n - start > limit ? start + limit : n;

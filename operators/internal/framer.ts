@@ -2,7 +2,6 @@ import type { OperatorFunction } from 'rxjs';
 import type { Connection } from '../../src/core/connection.js';
 import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../../src/core/records.js';
 import { ConnectionMap, reserveSlot } from '../../src/core/slots.js';
-import { frameCutFrom, sliceDone } from '../codec/frameText.js';
 import { type Deadline, DeadlineQueue } from './deadlines.js';
 import { type Chain, fusable, type Sink, type Stage, stage } from './fusion.js';
 import { type ResolvedFraming, violation } from './options.js';
@@ -57,16 +56,33 @@ export class FramerContext<S extends PartialState> {
   frame(connection: Connection, bytes: Uint8Array): boolean {
     const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes };
     this.out.next(record);
+    return this.going;
+  }
+
+  /** Emits `slice[start, end)` as a message. Returns as {@link frame} does. */
+  frameIn(connection: Connection, slice: Uint8Array, start: number, end: number): boolean {
+    return this.frame(connection, this.view(slice, start, end));
+  }
+
+  /** Whether {@link line} may take lines (then framing looks for them). */
+  readonly takesLines: boolean = false;
+
+  /**
+   * Handles the NDJSON line `slice[start, end)` at once when it can (a framer
+   * fused with its decoder can; see jsonFrames.ts): returns true when it did, and
+   * the line's bytes are then consumed. Plain framing cannot: false.
+   */
+  line(_connection: Connection, _slice: Uint8Array, _start: number, _end: number): boolean {
+    return false;
+  }
+
+  /** Whether framing of the current slice may go on (the connection did not end, somebody listens). */
+  get going(): boolean {
     return !this.currentEnded && !this.chain.closed;
   }
 
-  /** Emits `slice[start, end)` as a message; its decoder may share the slice's text (codec/frameText.ts). */
-  frameIn(connection: Connection, slice: Uint8Array, start: number, end: number): boolean {
-    const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes: this.view(slice, start, end) };
-    frameCutFrom(record, slice, start, end);
-    this.out.next(record);
-    return !this.currentEnded && !this.chain.closed;
-  }
+  /** Framing is done with its slice (whose memory may now be read into again). */
+  sliceDone(): void {}
 
   /** `slice.subarray(start, end)`, as a plain Uint8Array. */
   view(slice: Uint8Array, start: number, end: number): Uint8Array {
@@ -83,7 +99,7 @@ export class FramerContext<S extends PartialState> {
   /** Emits a ready-made frame record (MCP1's carries its header). Returns as {@link frame} does. */
   emit(record: FrameRecord): boolean {
     this.out.next(record);
-    return !this.currentEnded && !this.chain.closed;
+    return this.going;
   }
 
   /** A message is in progress across slices: keep its state and start its timeout. */
@@ -135,6 +151,8 @@ export function framer<S extends PartialState>(
 export function framerStage<S extends PartialState>(
   ctx: FramerContext<S>,
   onData: (ctx: FramerContext<S>, connection: Connection, bytes: Uint8Array, st: S | undefined) => void,
+  /** What becomes of every other record (a fused decoder decodes other framers' frames). */
+  pass: (record: PipelineRecord) => void = (record) => ctx.out.next(record),
 ): Stage {
   const protocol = ctx.protocol;
   const out = ctx.out;
@@ -152,14 +170,14 @@ export function framerStage<S extends PartialState>(
         try {
           onData(ctx, connection, record.bytes, st);
         } finally {
-          sliceDone();
+          ctx.sliceDone();
           ctx.currentEnded = outerEnded || (outer === connection && ctx.currentEnded);
           ctx.current = outer;
         }
         return;
       }
       if (record.type === 'end') ctx.ended(record.connection);
-      out.next(record);
+      pass(record);
     },
     { dispose: () => ctx.dispose() },
   );

@@ -69,8 +69,7 @@ export interface Mcp1Header {
  * emission returns) or a copy that framing made across a slice boundary.
  * For MCP1, `bytes` is the payload alone and `header` its parsed header.
  * The bytes are read-only: a stage that changes a message emits a new record
- * with new bytes (the decoders may take a record's text from the slice it was cut
- * from, operators/codec/frameText.ts).
+ * with new bytes.
  */
 export interface FrameRecord {
   readonly type: 'frame';

@@ -1,0 +1,149 @@
+/**
+ * JSON-RPC 2.0 messages to records (PROTOCOL.md 2.2), for decodeJsonRpc() and for
+ * jsonFrames() fused with it. A request's envelope is read from its text by hand
+ * and only its params go through JSON.parse (codec/envelope.ts: V8 spends most of
+ * a small request's JSON.parse building the envelope object); anything the fast
+ * path cannot read exactly is parsed whole and checked as the specification says.
+ * @module
+ */
+import type { Connection } from '../../src/core/connection.js';
+import type { Batch, PipelineRecord, Protocol, RpcErrorObject, RpcId } from '../../src/core/records.js';
+import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from '../../src/core/wire/jsonrpc.js';
+import type { Sink } from '../internal/fusion.js';
+import { decodeEnvelope, type EnvelopeOut, newEnvelopeOut } from './envelope.js';
+import { isRpcId, isStructured } from './jsonrpc.js';
+import { decodeUtf8 } from './utf8.js';
+
+// Captured once: members are read only when they are the message's own (never from a
+// polluted Object.prototype), at one check per member.
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** One decoder per subscription: it holds the envelope the fast path fills in. */
+export class JsonRpcDecoder {
+  private readonly envelope: EnvelopeOut = newEnvelopeOut();
+
+  /** @param cancelMethod The notification that cancels a request, or null for none. */
+  constructor(private readonly cancelMethod: string | null) {}
+
+  /** Decodes one framed message's bytes: malformed UTF-8 is a parse error. */
+  decodeBytes(bytes: Uint8Array, connection: Connection, protocol: Protocol, out: Sink): void {
+    let text: string;
+    try {
+      text = decodeUtf8(bytes);
+    } catch {
+      out.next(errorReply(connection, protocol, null, PARSE_ERROR, undefined));
+      return;
+    }
+    this.decodeText(text, 0, text.length, connection, protocol, out);
+  }
+
+  /** Decodes one framed message, `text[start, end)`. */
+  decodeText(text: string, start: number, end: number, connection: Connection, protocol: Protocol, out: Sink): void {
+    if (!this.tryRequest(text, start, end, connection, protocol, out)) this.decodeWhole(text.slice(start, end), connection, protocol, out);
+  }
+
+  /**
+   * The fast path: when `text[start, end)` is exactly one plain request (or
+   * notification) whose envelope reads exactly, emits it and returns true; else
+   * emits nothing and returns false. Safe on any text, such as a whole NDJSON line
+   * that may hold several values (it then returns false).
+   */
+  tryRequest(text: string, start: number, end: number, connection: Connection, protocol: Protocol, out: Sink): boolean {
+    const env = this.envelope;
+    if (!decodeEnvelope(text, start, end, env)) return false;
+    // A cancel is no request: the whole path makes it a CancelRecord.
+    if (env.notification && env.method === this.cancelMethod) return false;
+    out.next({
+      type: 'request',
+      connection,
+      protocol,
+      id: env.id,
+      notification: env.notification,
+      method: env.method,
+      params: env.params,
+      batch: undefined,
+    });
+    return true;
+  }
+
+  private decodeWhole(text: string, connection: Connection, protocol: Protocol, out: Sink): void {
+    let value: unknown;
+    try {
+      // V8's JSON.parse is iterative: a million nested brackets parse without
+      // touching the stack, so no depth pre-check is needed here.
+      value = JSON.parse(text);
+    } catch {
+      out.next(errorReply(connection, protocol, null, PARSE_ERROR, undefined));
+      return;
+    }
+    if (!Array.isArray(value)) {
+      this.decodeMessage(value, connection, protocol, undefined, out);
+      return;
+    }
+    if (value.length === 0) {
+      out.next(errorReply(connection, protocol, null, INVALID_REQUEST, undefined));
+      return;
+    }
+    // pending starts at the full count, so no member's answer can flush the batch
+    // before every member has gone downstream, even when handlers answer synchronously.
+    const batch: Batch = { pending: value.length, replies: [] };
+    for (const member of value) this.decodeMessage(member, connection, protocol, batch, out);
+  }
+
+  private decodeMessage(message: unknown, connection: Connection, protocol: Protocol, batch: Batch | undefined, out: Sink): void {
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      out.next(errorReply(connection, protocol, null, INVALID_REQUEST, batch));
+      return;
+    }
+    const m = message as Record<string, unknown>;
+    const hasId = hasOwn.call(m, 'id');
+    const id = hasId ? m.id : undefined;
+    const idValid = !hasId || isRpcId(id);
+    const method = hasOwn.call(m, 'method') ? m.method : undefined;
+    const hasParams = hasOwn.call(m, 'params');
+    const params = hasParams ? m.params : undefined;
+    if (
+      !hasOwn.call(m, 'jsonrpc') ||
+      m.jsonrpc !== JSONRPC_VERSION ||
+      typeof method !== 'string' ||
+      !idValid ||
+      (hasParams && !isStructured(params))
+    ) {
+      // An invalid message is answered even without an id: the specification's own
+      // examples answer `{"foo": "boo"}` and `[1]` with id null.
+      out.next(errorReply(connection, protocol, hasId && idValid ? (id as RpcId) : null, INVALID_REQUEST, batch));
+      return;
+    }
+    if (!hasId && method === this.cancelMethod && isStructured(params)) {
+      const target = hasOwn.call(params, 'id') ? (params as Record<string, unknown>).id : undefined;
+      if (typeof target === 'string' || typeof target === 'number') {
+        out.next({ type: 'cancel', connection, protocol, id: target });
+        // The cancel notification is still a batch member: account for it, writing nothing.
+        if (batch !== undefined) {
+          out.next({ type: 'reply', connection, protocol, id: null, kind: 'result', silent: true, batch });
+        }
+        return;
+      }
+    }
+    out.next({
+      type: 'request',
+      connection,
+      protocol,
+      id: hasId ? (id as RpcId) : null,
+      notification: !hasId,
+      method,
+      params,
+      batch,
+    });
+  }
+}
+
+function errorReply(
+  connection: Connection,
+  protocol: Protocol,
+  id: RpcId,
+  error: RpcErrorObject,
+  batch: Batch | undefined,
+): PipelineRecord {
+  return { type: 'reply', connection, protocol, id, kind: 'error', error, batch };
+}
