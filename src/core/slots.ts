@@ -63,14 +63,16 @@ interface Owner {
  * ```ts
  * import { ConnectionMap, reserveSlot } from 'ringwire/operators';
  * const SEEN = reserveSlot(); // once, at module load
+ * // defer: one map per subscription; tap passes every record on, errors and completion too.
  * const countBytes: OperatorFunction<PipelineRecord, PipelineRecord> = (source) =>
- *   new Observable((subscriber) => {
- *     const seen = new ConnectionMap<number>(SEEN); // per subscription
- *     return source.subscribe((r) => {
- *       if (r.type === 'data') seen.set(r.connection, (seen.get(r.connection) ?? 0) + r.bytes.length);
- *       else if (r.type === 'end') seen.delete(r.connection);
- *       subscriber.next(r);
- *     });
+ *   defer(() => {
+ *     const seen = new ConnectionMap<number>(SEEN);
+ *     return source.pipe(
+ *       tap((r) => {
+ *         if (r.type === 'data') seen.set(r.connection, (seen.get(r.connection) ?? 0) + r.bytes.length);
+ *         else if (r.type === 'end') seen.delete(r.connection);
+ *       }),
+ *     );
  *   });
  * ```
  */

@@ -14,8 +14,9 @@ export interface NamedStage {
 /**
  * The server's pipeline as an ordered list of named stages. The default names are
  * `proxyProtocol` (only where a listener expects PROXY headers), `detectProtocol`,
- * `mcp1Frames`, `jsonFrames`, `contentLengthFrames`, `decodeMcp1`, `decodeJsonRpc`,
- * `handle` (backpressure around route + handle), `encodeMcp1`, `encodeJsonRpc`.
+ * `mcp1Frames`, `decodeMcp1`, `contentLengthFrames`, `jsonFrames`, `decodeJsonRpc`,
+ * `handle` (route + handle; createServer() wraps the stage of this name in the
+ * backpressure() that counts requests in flight), `encodeMcp1`, `encodeJsonRpc`.
  */
 export type PipelineStages = readonly NamedStage[];
 
