@@ -84,10 +84,10 @@ function onData(ctx: FramerContext<JsonPartial>, connection: Connection, b: Uint
     const start = i;
     if (c === 0x7b && ctx.takesLines) {
       // A whole line may be one request that a fused decoder takes at once.
-      const newline = b.indexOf(NEWLINE, start);
-      if (newline >= 0 && newline - start <= limit && ctx.line(connection, b, start, newline)) {
+      const next = ctx.line(connection, b, start, limit);
+      if (next >= 0) {
         if (!ctx.going) return;
-        i = newline + 1;
+        i = next;
         continue;
       }
     }

@@ -1,8 +1,29 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { newEnvelopeOut } from '../operators/codec/envelope.js';
-import { decodeCompact } from '../operators/codec/envelopeCompact.js';
+import { CompactEnvelope } from '../operators/codec/envelopeCompact.js';
 import { envelopeReference, expectSameEnvelope } from './helpers/envelopeReference.js';
+
+const utf8 = new TextEncoder();
+
+/**
+ * decodeCompact as its callers use it: bytes, and their text when it is ASCII
+ * (non-ASCII texts go to envelope.ts); here the bytes sit in a larger buffer, as a
+ * read's do.
+ */
+function decodeCompact(
+  compact: CompactEnvelope,
+  text: string,
+  start: number,
+  end: number,
+  out: ReturnType<typeof newEnvelopeOut>,
+): boolean {
+  const bytes = utf8.encode(text);
+  if (bytes.length !== text.length) return false;
+  const room = new Uint8Array(bytes.length + 13);
+  room.set(bytes, 5);
+  return compact.decode(room.subarray(5, 5 + bytes.length), start, end, text, 0, out);
+}
 
 /** Ids of every kind, those the compact path must refuse included (floats, exponents, huge, escapes). */
 const id = fc.oneof(
@@ -53,9 +74,9 @@ const damaged = fc.tuple(compact, fc.nat(), fc.constantFrom('cut', 'tail', 'twic
 });
 
 /** Numbers as a client may write them, exact or not as doubles, put where the id goes. */
-const rawId = fc.stringMatching(/^-?(0|[1-9][0-9]{0,19})(\.[0-9]{1,3})?([eE][+-]?[0-9]{1,3})?$/);
+const rawId = fc.stringMatching(/^-?[0-9]{1,20}(\.[0-9]{1,3})?([eE][+-]?[0-9]{1,3})?$/);
 const rawIdText = fc
-  .tuple(rawId, fc.boolean())
+  .tuple(fc.oneof(rawId, fc.constantFrom('8137194870984841478', '983056628344959538', '-5102596694183713907')), fc.boolean())
   .map(([n, sdk]) =>
     sdk ? `{"method":"m","params":[1],"jsonrpc":"2.0","id":${n}}` : `{"jsonrpc":"2.0","id":${n},"method":"m","params":[1]}`,
   );
@@ -63,10 +84,11 @@ const rawIdText = fc
 describe('decodeCompact: the envelopes clients write, compared whole', () => {
   it('equals the full decode whenever it takes a text (property)', () => {
     const out = newEnvelopeOut();
+    const reader = new CompactEnvelope();
     fc.assert(
       fc.property(fc.oneof(compact, damaged, rawIdText), fc.nat(3), (text, pad) => {
         const padded = `${' '.repeat(pad)}${text}\n`;
-        if (decodeCompact(padded, pad, padded.length, out)) expectSameEnvelope(out, envelopeReference(text), text);
+        if (decodeCompact(reader, padded, pad, padded.length, out)) expectSameEnvelope(out, envelopeReference(text), text);
       }),
       { numRuns: 5000 },
     );
@@ -74,6 +96,7 @@ describe('decodeCompact: the envelopes clients write, compared whole', () => {
 
   it('takes every plain request in either order (property)', () => {
     const out = newEnvelopeOut();
+    const reader = new CompactEnvelope();
     const plainId = fc.oneof(
       fc.integer({ min: -(10 ** 15) + 1, max: 10 ** 15 - 1 }),
       fc.stringMatching(/^[a-z0-9-]{0,20}$/),
@@ -90,7 +113,7 @@ describe('decodeCompact: the envelopes clients write, compared whole', () => {
           ? { method: m, params: p, jsonrpc: '2.0', id: withId ? i : undefined }
           : { jsonrpc: '2.0', id: withId ? i : undefined, method: m, params: p };
         const text = JSON.stringify(envelope);
-        expect(decodeCompact(text, 0, text.length, out)).toBe(true);
+        expect(decodeCompact(reader, text, 0, text.length, out)).toBe(true);
         expectSameEnvelope(out, envelopeReference(text), text);
       }),
       { numRuns: 3000 },
@@ -99,10 +122,11 @@ describe('decodeCompact: the envelopes clients write, compared whole', () => {
 
   it('keeps the same method string object for a repeated method', () => {
     const out = newEnvelopeOut();
+    const reader = new CompactEnvelope();
     const text = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[]}';
-    decodeCompact(text, 0, text.length, out);
+    decodeCompact(reader, text, 0, text.length, out);
     const first = out.method;
-    decodeCompact(`${text} `, 0, text.length + 1, out);
+    decodeCompact(reader, `${text} `, 0, text.length + 1, out);
     expect(out.method).toBe(first);
   });
 });

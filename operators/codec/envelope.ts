@@ -21,7 +21,6 @@
  * @module
  */
 import type { RpcId } from '../../src/core/records.js';
-import { decodeCompact } from './envelopeCompact.js';
 
 /** What decodeEnvelope() fills in: a valid JSON-RPC 2.0 request or notification. */
 export interface EnvelopeOut {
@@ -73,8 +72,6 @@ const MAX_DIGITS = 15;
  */
 export function decodeEnvelope(text: string, start: number, end: number, out: EnvelopeOut): boolean {
   if (!(start >= 0 && start < end && end <= text.length)) return false;
-  // The two envelopes nearly every client writes, compared whole (envelopeCompact.ts).
-  if (decodeCompact(text, start, end, out)) return true;
   let i = start;
   let c = text.charCodeAt(i);
   if (c <= SPACE) c = charAt(text, (i = skipWs(text, i, end)), end);

@@ -11,6 +11,7 @@ import type { Batch, PipelineRecord, Protocol, RpcErrorObject, RpcId } from '../
 import { INVALID_REQUEST, JSONRPC_VERSION, PARSE_ERROR } from '../../src/core/wire/jsonrpc.js';
 import type { Sink } from '../internal/fusion.js';
 import { decodeEnvelope, type EnvelopeOut, newEnvelopeOut } from './envelope.js';
+import { CompactEnvelope } from './envelopeCompact.js';
 import { isRpcId, isStructured } from './jsonrpc.js';
 import { decodeUtf8 } from './utf8.js';
 
@@ -18,9 +19,10 @@ import { decodeUtf8 } from './utf8.js';
 // polluted Object.prototype), at one check per member.
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** One decoder per subscription: it holds the envelope the fast path fills in. */
+/** One decoder per subscription: it holds what the fast paths fill in and remember. */
 export class JsonRpcDecoder {
   private readonly envelope: EnvelopeOut = newEnvelopeOut();
+  private readonly compact = new CompactEnvelope();
 
   /** @param cancelMethod The notification that cancels a request, or null for none. */
   constructor(private readonly cancelMethod: string | null) {}
@@ -34,24 +36,60 @@ export class JsonRpcDecoder {
       out.next(errorReply(connection, protocol, null, PARSE_ERROR, undefined));
       return;
     }
-    this.decodeText(text, 0, text.length, connection, protocol, out);
-  }
-
-  /** Decodes one framed message, `text[start, end)`. */
-  decodeText(text: string, start: number, end: number, connection: Connection, protocol: Protocol, out: Sink): void {
-    if (!this.tryRequest(text, start, end, connection, protocol, out)) this.decodeWhole(text.slice(start, end), connection, protocol, out);
+    // ASCII when as long as its bytes: then byte and string offsets agree.
+    if (text.length === bytes.length) this.decodeAt(bytes, 0, bytes.length, text, 0, connection, protocol, out);
+    else if (!this.tryRequest(text, 0, text.length, connection, protocol, out)) this.decodeWhole(text, connection, protocol, out);
   }
 
   /**
-   * The fast path: when `text[start, end)` is exactly one plain request (or
-   * notification) whose envelope reads exactly, emits it and returns true; else
-   * emits nothing and returns false. Safe on any text, such as a whole NDJSON line
-   * that may hold several values (it then returns false).
+   * Decodes one framed message, `bytes[start, end)`, whose characters `text` holds
+   * at the bytes' indexes minus `delta` (ASCII text: the caller makes sure).
    */
+  decodeAt(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    text: string,
+    delta: number,
+    connection: Connection,
+    protocol: Protocol,
+    out: Sink,
+  ): void {
+    if (!this.tryAt(bytes, start, end, text, delta, connection, protocol, out)) {
+      this.decodeWhole(text.slice(start - delta, end - delta), connection, protocol, out);
+    }
+  }
+
+  /**
+   * The fast paths on bytes and their ASCII text (as {@link decodeAt} takes them):
+   * when the range is exactly one plain request (or notification) whose envelope
+   * reads exactly, emits it and returns true; else emits nothing and returns false.
+   * Safe on any range, such as a whole NDJSON line that may hold several values (it
+   * then returns false).
+   */
+  tryAt(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    text: string,
+    delta: number,
+    connection: Connection,
+    protocol: Protocol,
+    out: Sink,
+  ): boolean {
+    const env = this.envelope;
+    if (!this.compact.decode(bytes, start, end, text, delta, env) && !decodeEnvelope(text, start - delta, end - delta, env)) return false;
+    return this.request(env, connection, protocol, out);
+  }
+
+  /** The fast path on text alone (any text, ASCII or not): as {@link tryAt}. */
   tryRequest(text: string, start: number, end: number, connection: Connection, protocol: Protocol, out: Sink): boolean {
     const env = this.envelope;
-    if (!decodeEnvelope(text, start, end, env)) return false;
-    // A cancel is no request: the whole path makes it a CancelRecord.
+    return decodeEnvelope(text, start, end, env) && this.request(env, connection, protocol, out);
+  }
+
+  /** Emits the request the fast path read; false for a cancel, which the whole path makes a CancelRecord. */
+  private request(env: EnvelopeOut, connection: Connection, protocol: Protocol, out: Sink): boolean {
     if (env.notification && env.method === this.cancelMethod) return false;
     out.next({
       type: 'request',

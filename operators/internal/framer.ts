@@ -68,12 +68,13 @@ export class FramerContext<S extends PartialState> {
   readonly takesLines: boolean = false;
 
   /**
-   * Handles the NDJSON line `slice[start, end)` at once when it can (a framer
-   * fused with its decoder can; see jsonFrames.ts): returns true when it did, and
-   * the line's bytes are then consumed. Plain framing cannot: false.
+   * Handles the NDJSON line that starts at `slice[start]` at once when it can (a
+   * framer fused with its decoder can; see jsonFrames.ts), if it ends within the
+   * slice and `limit` bytes: returns the index after its newline when it did, -1
+   * when it did nothing. Plain framing cannot: -1.
    */
-  line(_connection: Connection, _slice: Uint8Array, _start: number, _end: number): boolean {
-    return false;
+  line(_connection: Connection, _slice: Uint8Array, _start: number, _limit: number): number {
+    return -1;
   }
 
   /** Whether framing of the current slice may go on (the connection did not end, somebody listens). */
