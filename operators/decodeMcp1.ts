@@ -1,11 +1,12 @@
 import type { OperatorFunction } from 'rxjs';
+import type { Connection } from '../src/core/connection.js';
 import type { FrameRecord, Mcp1Header, PipelineRecord, RpcErrorObject } from '../src/core/records.js';
 import { INVALID_REQUEST, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
 import { MCP1_FLAG_JSON, Mcp1Type } from '../src/core/wire/mcp1.js';
 import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
 import { decodeUtf8 } from './codec/utf8.js';
-import { fusable, type Sink, stage } from './internal/fusion.js';
+import { type Chain, fusable, type Sink, type Stage, type StageSpec, stage } from './internal/fusion.js';
 
 /**
  * Decodes MCP1 frames (`protocol` `'mcp1'`, with their parsed `header`) into
@@ -43,43 +44,53 @@ import { fusable, type Sink, stage } from './internal/fusion.js';
  * @return An operator: FrameRecord (MCP1) → RequestRecord | CancelRecord | ReplyRecord.
  */
 export function decodeMcp1(): OperatorFunction<PipelineRecord, PipelineRecord> {
-  return fusable({
-    create: (out) =>
-      stage(out, (record) => {
-        if (record.type === 'frame' && record.protocol === 'mcp1' && record.header !== undefined) {
-          decodeFrame(record, record.header, out);
-        } else {
-          out.next(record);
-        }
-      }),
-  });
+  return fusable(new DecodeMcp1Spec());
 }
 
-function decodeFrame(frame: FrameRecord, header: Mcp1Header, out: Sink): void {
+/** decodeMcp1() as a stage spec: mcp1Frames() right before it fuses with it (mcp1Frames.ts). */
+export class DecodeMcp1Spec implements StageSpec {
+  create(out: Sink, _chain: Chain): Stage {
+    return stage(out, decodingMcp1(out));
+  }
+}
+
+/** What decodeMcp1() does with each record: MCP1 frames are decoded, the rest passes. */
+export function decodingMcp1(out: Sink): (record: PipelineRecord) => void {
+  return (record) => {
+    if (record.type === 'frame' && record.protocol === 'mcp1' && record.header !== undefined) {
+      decodeMcp1Frame(record.connection, record.header, record.bytes, out, record);
+    } else {
+      out.next(record);
+    }
+  };
+}
+
+/** Decodes one MCP1 frame, its payload `bytes`; a type this does not decode passes on as a frame record (`frame`, or a new one). */
+export function decodeMcp1Frame(connection: Connection, header: Mcp1Header, bytes: Uint8Array, out: Sink, frame?: FrameRecord): void {
   const json = (header.flags & MCP1_FLAG_JSON) !== 0;
   switch (header.type) {
     case Mcp1Type.Request:
     case Mcp1Type.Notification:
-      decodeRequest(frame, header, json, out);
+      decodeRequest(connection, header, bytes, json, out);
       return;
     case Mcp1Type.Ping:
-      out.next({ type: 'reply', connection: frame.connection, protocol: 'mcp1', id: header.id, kind: 'pong', json });
+      out.next({ type: 'reply', connection, protocol: 'mcp1', id: header.id, kind: 'pong', json });
       return;
     case Mcp1Type.Cancel:
-      out.next({ type: 'cancel', connection: frame.connection, protocol: 'mcp1', id: header.id });
+      out.next({ type: 'cancel', connection, protocol: 'mcp1', id: header.id });
       return;
     default:
-      out.next(frame);
+      out.next(frame ?? { type: 'frame', connection, protocol: 'mcp1', bytes, header });
   }
 }
 
-function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, out: Sink): void {
+function decodeRequest(connection: Connection, header: Mcp1Header, bytes: Uint8Array, json: boolean, out: Sink): void {
   const notification = header.type === Mcp1Type.Notification;
   let payload: unknown;
   try {
-    payload = json ? JSON.parse(decodeUtf8(frame.bytes)) : decodeMsgpack(frame.bytes);
+    payload = json ? JSON.parse(decodeUtf8(bytes)) : decodeMsgpack(bytes);
   } catch {
-    if (!notification) out.next(errorReply(frame, header, json, PARSE_ERROR));
+    if (!notification) out.next(errorReply(connection, header, json, PARSE_ERROR));
     return;
   }
   // A Date or a byte array (MessagePack timestamp / bin) is an object but not a map.
@@ -90,12 +101,12 @@ function decodeRequest(frame: FrameRecord, header: Mcp1Header, json: boolean, ou
     params = own(payload, 'params');
   }
   if (typeof method !== 'string' || !isParams(params)) {
-    if (!notification) out.next(errorReply(frame, header, json, INVALID_REQUEST));
+    if (!notification) out.next(errorReply(connection, header, json, INVALID_REQUEST));
     return;
   }
   out.next({
     type: 'request',
-    connection: frame.connection,
+    connection,
     protocol: 'mcp1',
     id: header.id,
     notification,
@@ -113,6 +124,6 @@ function isParams(value: unknown): boolean {
   return value === undefined || Array.isArray(value) || isPlainObject(value);
 }
 
-function errorReply(frame: FrameRecord, header: Mcp1Header, json: boolean, error: RpcErrorObject): PipelineRecord {
-  return { type: 'reply', connection: frame.connection, protocol: 'mcp1', id: header.id, kind: 'error', error, json };
+function errorReply(connection: Connection, header: Mcp1Header, json: boolean, error: RpcErrorObject): PipelineRecord {
+  return { type: 'reply', connection, protocol: 'mcp1', id: header.id, kind: 'error', error, json };
 }

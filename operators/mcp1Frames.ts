@@ -1,11 +1,13 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
-import type { FrameRecord, Mcp1Header, PipelineRecord } from '../src/core/records.js';
+import type { Mcp1Header, PipelineRecord } from '../src/core/records.js';
 import { ErrorCode } from '../src/core/wire/jsonrpc.js';
 import { MCP1_HEADER_BYTES } from '../src/core/wire/mcp1.js';
+import { DecodeMcp1Spec, decodeMcp1Frame, decodingMcp1 } from './decodeMcp1.js';
 import { append, startBuffer } from './internal/bytes.js';
-import { type FramerContext, framer, type PartialState } from './internal/framer.js';
-import { type FramingOptions, resolveFraming } from './internal/options.js';
+import { FramerContext, framerStage, type PartialState } from './internal/framer.js';
+import { type Chain, fusable, type Sink } from './internal/fusion.js';
+import { type FramingOptions, type ResolvedFraming, resolveFraming } from './internal/options.js';
 
 /** Options of {@link mcp1Frames}. */
 export type Mcp1FramesOptions = FramingOptions;
@@ -52,7 +54,27 @@ const SENDER = [0, 1, 2, 2, 1, 1, 2, 1, 2];
  * @return An operator that turns `'mcp1'` data records into frame records.
  */
 export function mcp1Frames(options?: Mcp1FramesOptions): OperatorFunction<PipelineRecord, PipelineRecord> {
-  return framer<Mcp1Partial>('mcp1', resolveFraming('mcp1Frames', options), onData);
+  const framing = resolveFraming('mcp1Frames', options);
+  return fusable({
+    create: (out, chain) => framerStage(new FramerContext<Mcp1Partial>(out, chain, 'mcp1', framing), onData),
+    // Right before decodeMcp1(), each frame is decoded where it is found: no frame record.
+    fuse: (next) =>
+      next instanceof DecodeMcp1Spec
+        ? { create: (out, chain) => framerStage(new Mcp1DecodingContext<Mcp1Partial>(out, chain, framing), onData, decodingMcp1(out)) }
+        : undefined,
+  });
+}
+
+/** mcp1Frames() fused with decodeMcp1(): frames are decoded as they are cut. */
+class Mcp1DecodingContext<S extends PartialState> extends FramerContext<S> {
+  constructor(out: Sink, chain: Chain, options: ResolvedFraming) {
+    super(out, chain, 'mcp1', options);
+  }
+
+  override frameWith(connection: Connection, bytes: Uint8Array, header: Mcp1Header): boolean {
+    decodeMcp1Frame(connection, header, bytes, this.out);
+    return this.going;
+  }
 }
 
 function onData(ctx: FramerContext<Mcp1Partial>, connection: Connection, b: Uint8Array, st: Mcp1Partial | undefined): void {
@@ -130,8 +152,7 @@ function resume(ctx: FramerContext<Mcp1Partial>, connection: Connection, b: Uint
 }
 
 function emit(ctx: FramerContext<Mcp1Partial>, connection: Connection, header: Mcp1Header, bytes: Uint8Array): boolean {
-  const record: FrameRecord = { type: 'frame', connection, protocol: 'mcp1', bytes, header };
-  return ctx.emit(record);
+  return ctx.frameWith(connection, bytes, header);
 }
 
 /** What is wrong with the header at `b[at]`, or undefined. Reads bytes directly: no DataView. */

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Connection } from '../../src/core/connection.js';
-import type { FrameRecord, PipelineRecord, Protocol, RpcErrorObject } from '../../src/core/records.js';
+import type { FrameRecord, Mcp1Header, PipelineRecord, Protocol, RpcErrorObject } from '../../src/core/records.js';
 import { ConnectionMap, reserveSlot } from '../../src/core/slots.js';
 import { type Deadline, DeadlineQueue } from './deadlines.js';
 import { type Chain, fusable, type Sink, type Stage, stage } from './fusion.js';
@@ -97,8 +97,9 @@ export class FramerContext<S extends PartialState> {
     return new Uint8Array(this.sliceMemory, this.sliceOffset + start, end - start);
   }
 
-  /** Emits a ready-made frame record (MCP1's carries its header). Returns as {@link frame} does. */
-  emit(record: FrameRecord): boolean {
+  /** Emits a frame with its parsed header (MCP1's). Returns as {@link frame} does. */
+  frameWith(connection: Connection, bytes: Uint8Array, header: Mcp1Header): boolean {
+    const record: FrameRecord = { type: 'frame', connection, protocol: this.protocol, bytes, header };
     this.out.next(record);
     return this.going;
   }
