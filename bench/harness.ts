@@ -157,31 +157,32 @@ interface Memory {
 }
 
 export interface IdleMemory {
-  /** RSS bytes per connection, the first time the process holds this many. */
+  /** RSS bytes per connection right after the process first holds this many. */
   rss: number;
   /**
-   * RSS bytes per connection of that first wave's second half alone. The first
-   * half pays for memory a process touches once and keeps however many connections
-   * follow (V8 grows its young generation for a burst of long-lived objects).
+   * RSS bytes per connection of a second wave of as many, measured once the server
+   * has been idle for {@link SETTLE_MS} before and after it: what a connection
+   * costs a server that has run a while. A first burst also grows what the process
+   * keeps for itself, whatever follows (V8's young generation for a burst of
+   * long-lived objects, compiler and allocator memory); an idle V8 gives the
+   * young generation back after a few seconds.
    */
-  secondHalfRss: number;
-  /**
-   * RSS bytes per connection of a second wave of as many, after the first closed:
-   * a server that has run a while (what the first wave freed is reused, so this
-   * can be below the live heap per connection).
-   */
-  againRss: number;
-  /** Live heap and external bytes per connection (first wave). */
+  settledRss: number;
+  /** Live heap and external bytes per connection (second wave). */
   heapAndExternal: number;
   /** Connections the server counted when it was measured. */
   open: number;
 }
 
+/** How long a server is left idle before it is measured: V8's memory reducer acts after a few seconds. */
+export const SETTLE_MS = 12_000;
+
 /**
- * A server child's memory per idle connection: its `mem` before `conns` connections
- * of loadgen's idle mode (each having sent `request` and read its answer first, when
- * one is given), after the first half of them and after all; then again for a second
- * wave once the first has closed. Connections are held for at most `hold` seconds.
+ * A server child's memory per idle connection: its `mem` before and right after
+ * `conns` connections of loadgen's idle mode (each having sent `request` and read
+ * its answer first, when one is given); then, once those have closed, before and
+ * after a second wave, each reading after {@link SETTLE_MS} of idleness.
+ * Connections are held for at most `hold` seconds.
  */
 export async function idleMemory(
   server: Child,
@@ -190,11 +191,11 @@ export async function idleMemory(
   const request = o.request === undefined ? [] : ['--request', o.request.file, '--frame', o.request.frame];
   const mem = async (): Promise<Memory> => JSON.parse(await server.ask('mem')) as Memory;
   const holders: Child[] = [];
-  const hold = async (conns: number, open: number): Promise<Memory> => {
-    holders.push(await Child.start(loadgenBinary, ['idle', '--unix', o.path, '--conns', `${conns}`, '--hold', `${o.hold}`, ...request]));
+  const hold = async (): Promise<Memory> => {
+    holders.push(await Child.start(loadgenBinary, ['idle', '--unix', o.path, '--conns', `${o.conns}`, '--hold', `${o.hold}`, ...request]));
     let now = await mem();
     // Without a request, loadgen has connected before the server has accepted them all.
-    for (let i = 0; i < 100 && now.open < open; i++) {
+    for (let i = 0; i < 100 && now.open < o.conns; i++) {
       await sleep(100);
       now = await mem();
     }
@@ -204,29 +205,29 @@ export async function idleMemory(
     for (const holder of holders.splice(0)) await holder.stop();
     for (let i = 0; i < 100 && (await mem()).open > 0; i++) await sleep(100);
   };
-  const half = Math.floor(o.conns / 2);
   try {
-    const before = await mem();
-    const middle = await hold(half, half);
-    const after = await hold(o.conns - half, o.conns);
+    const cold = await mem();
+    const first = await hold();
     await release();
+    await sleep(SETTLE_MS);
     const rested = await mem();
-    const again = await hold(o.conns, o.conns);
+    await hold();
+    await sleep(SETTLE_MS);
+    const settled = await mem();
     return {
-      rss: (after.rss - before.rss) / o.conns,
-      secondHalfRss: (after.rss - middle.rss) / (o.conns - half),
-      againRss: (again.rss - rested.rss) / o.conns,
-      heapAndExternal: (after.heapUsed + after.external - before.heapUsed - before.external) / o.conns,
-      open: after.open,
+      rss: (first.rss - cold.rss) / o.conns,
+      settledRss: (settled.rss - rested.rss) / o.conns,
+      heapAndExternal: (settled.heapUsed + settled.external - rested.heapUsed - rested.external) / o.conns,
+      open: settled.open,
     };
   } finally {
     await release();
   }
 }
 
-export const IDLE_MEMORY_HEADER = '  contender        RSS B/conn   its second half   second wave   live heap+external B/conn';
+export const IDLE_MEMORY_HEADER = '  contender        RSS B/conn: first burst   settled   live heap+external B/conn';
 
 export function idleMemoryRow(name: string, m: IdleMemory): string {
   const n = (x: number, width: number): string => x.toFixed(0).padStart(width);
-  return `  ${name.padEnd(16)} ${n(m.rss, 10)}   ${n(m.secondHalfRss, 15)}   ${n(m.againRss, 11)}   ${n(m.heapAndExternal, 25)}   (${m.open} open)`;
+  return `  ${name.padEnd(16)} ${n(m.rss, 23)}   ${n(m.settledRss, 7)}   ${n(m.heapAndExternal, 25)}   (${m.open} open)`;
 }

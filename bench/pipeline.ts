@@ -6,13 +6,13 @@
  */
 
 import { Packr } from 'msgpackr';
-import { NEVER, Subject } from 'rxjs';
+import { NEVER, Observable, Subject } from 'rxjs';
 import type { PipelineRecord } from '../src/core/records.js';
 import { demoHandlers } from '../src/handlers/demo.js';
 import { instrument } from '../src/server/createServer.js';
 import { defaultStages } from '../src/server/defaultStages.js';
 import { resolveLimits } from '../src/server/options.js';
-import { composeStages } from '../src/server/stages.js';
+import { composeStages, type PipelineStages, type Stage } from '../src/server/stages.js';
 import { StatsCollector } from '../src/server/stats.js';
 import { ConnectionTracker } from '../src/server/tracker.js';
 import { TestConnection } from '../src/testing/connection.js';
@@ -46,6 +46,19 @@ class CountingConnection extends TestConnection {
   }
 }
 
+/**
+ * BENCH_FUSION=off subscribes every stage on its own, as RxJS operators each are,
+ * instead of fusing ringwire's adjacent stages into one subscription: what fusion
+ * saves (docs/ARCHITECTURE.md).
+ */
+const fusion = process.env.BENCH_FUSION !== 'off';
+
+/** The stages in order, each subscribing its predecessor's Observable itself: no fusion. */
+function apart(stages: PipelineStages): Stage {
+  return (source) =>
+    stages.reduce((acc, s) => s.operator(new Observable<PipelineRecord>((subscriber) => acc.subscribe(subscriber))), source);
+}
+
 /** BENCH_ONLY=jsonrpc or mcp1 runs one protocol (for profiling). */
 const only = process.env.BENCH_ONLY;
 for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === undefined || only === p)) {
@@ -55,7 +68,7 @@ for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === und
   const defaults = defaultStages({ handlers: demoHandlers, limits, proxyProtocol: false, disconnects: NEVER });
   const stages = instrument(defaults, new ConnectionTracker(new StatsCollector()), limits);
   let replies = 0;
-  input.pipe(composeStages(stages)).subscribe((r) => {
+  input.pipe(fusion ? composeStages(stages) : apart(stages)).subscribe((r) => {
     if (r.type === 'out') {
       r.connection.write(r.bytes);
       replies++;
@@ -86,6 +99,6 @@ for (const protocol of (['jsonrpc', 'mcp1'] as const).filter((p) => only === und
   const requests = reads * perRead;
   if (replies !== requests) throw new Error(`${protocol}: ${replies} replies for ${requests} requests`);
   console.log(
-    `${protocol.padEnd(8)} ${(requests / elapsed / 1e3).toFixed(0).padStart(6)}k req/s   ${((elapsed / requests) * 1e9).toFixed(0)} ns/request, ${(((cpu.user + cpu.system) * 1e3) / requests).toFixed(0)} ns CPU/request (pipeline only, no sockets)`,
+    `${protocol.padEnd(8)}${fusion ? '' : ' (stages apart)'} ${(requests / elapsed / 1e3).toFixed(0).padStart(6)}k req/s   ${((elapsed / requests) * 1e9).toFixed(0)} ns/request, ${(((cpu.user + cpu.system) * 1e3) / requests).toFixed(0)} ns CPU/request (pipeline only, no sockets)`,
   );
 }
