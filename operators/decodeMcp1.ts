@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
 import type { FrameRecord, Mcp1Header, PipelineRecord, RpcErrorObject } from '../src/core/records.js';
-import { INVALID_REQUEST, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
+import { INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR } from '../src/core/wire/jsonrpc.js';
 import { MCP1_FLAG_JSON, Mcp1Type } from '../src/core/wire/mcp1.js';
 import { isJsonObject, own } from './codec/jsonrpc.js';
 import { decodeMsgpack } from './codec/msgpack.js';
@@ -79,6 +79,10 @@ export function decodeMcp1Frame(connection: Connection, header: Mcp1Header, byte
     case Mcp1Type.Cancel:
       out.next({ type: 'cancel', connection, protocol: 'mcp1', id: header.id });
       return;
+    case Mcp1Type.Response:
+    case Mcp1Type.Error:
+      decodeAnswer(connection, header, bytes, json, out);
+      return;
     default:
       out.next(frame ?? { type: 'frame', connection, protocol: 'mcp1', bytes, header });
   }
@@ -114,6 +118,33 @@ function decodeRequest(connection: Connection, header: Mcp1Header, bytes: Uint8A
     params,
     json,
   });
+}
+
+/**
+ * A client's answer to a server request (PROTOCOL.md 6.2): type 2, the result; type
+ * 3, an error map `{code, message, data?}`. A payload that does not decode, or an
+ * error that is not such a map, is still the answer: the request is rejected with
+ * -32700 or -32603 naming what came, rather than left waiting.
+ */
+function decodeAnswer(connection: Connection, header: Mcp1Header, bytes: Uint8Array, json: boolean, out: Sink): void {
+  let payload: unknown;
+  try {
+    payload = bytes.length === 0 ? undefined : json ? JSON.parse(decodeUtf8(bytes)) : decodeMsgpack(bytes);
+  } catch {
+    out.next({ type: 'response', connection, protocol: 'mcp1', id: header.id, error: PARSE_ERROR });
+    return;
+  }
+  if (header.type === Mcp1Type.Response) {
+    out.next({ type: 'response', connection, protocol: 'mcp1', id: header.id, result: payload });
+    return;
+  }
+  const code = isPlainObject(payload) ? own(payload, 'code') : undefined;
+  const message = isPlainObject(payload) ? own(payload, 'message') : undefined;
+  const error =
+    typeof code === 'number' && Number.isInteger(code) && typeof message === 'string'
+      ? { code, message, data: own(payload as object, 'data') }
+      : { code: INTERNAL_ERROR.code, message: INTERNAL_ERROR.message, data: payload };
+  out.next({ type: 'response', connection, protocol: 'mcp1', id: header.id, error });
 }
 
 function isPlainObject(value: unknown): value is object {

@@ -1,7 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Batch, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/core/records.js';
+import type { Batch, MessageRecord, PipelineRecord, Protocol, ReplyRecord, ViolationRecord } from '../src/core/records.js';
 import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
+import { messageJson } from './codec/messageJson.js';
 import { batchBytes, type JsonFraming, responseBytes } from './codec/replyBytes.js';
+import { encodeContentLength, encodeLine } from './codec/utf8.js';
 import { fusable, stage } from './internal/fusion.js';
 import type { EncodeOptions } from './internal/options.js';
 
@@ -54,6 +56,9 @@ export function encodeJsonRpc(options: EncodeOptions = {}): OperatorFunction<Pip
           if (bytes !== undefined) out.next({ type: 'out', connection: record.connection, bytes });
         } else if (record.type === 'violation' && record.protocol !== 'mcp1') {
           out.next({ type: 'out', connection: record.connection, bytes: encodeViolation(record), close: true });
+        } else if (record.type === 'message' && record.protocol !== 'mcp1') {
+          const bytes = encodeMessage(record, onFailure);
+          if (bytes !== undefined) out.next({ type: 'out', connection: record.connection, bytes });
         } else {
           out.next(record);
         }
@@ -87,6 +92,19 @@ function answerBatchMember(reply: ReplyRecord, batch: Batch, onFailure: OnFailur
   const members = batch.replies;
   // Serialized member by member: one unserializable result costs only its own answer.
   return batchBytes(framingOf(reply.protocol), members, onFailure && ((i, error) => onFailure(members[i]!.method, error)));
+}
+
+/** A message from the server (PROTOCOL.md 6.1); one whose params JSON cannot hold is reported and not sent. */
+function encodeMessage(message: MessageRecord, onFailure: OnFailure): Uint8Array | undefined {
+  let text: string | undefined;
+  try {
+    text = messageJson(message);
+  } catch (error) {
+    onFailure?.(message.method, error);
+    return undefined;
+  }
+  if (text === undefined) return undefined;
+  return message.protocol === 'lsp' ? encodeContentLength(text) : encodeLine(text);
 }
 
 function encodeViolation(violation: ViolationRecord): Uint8Array {

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
-import type { PipelineRecord, ReplyRecord, RpcErrorObject } from '../src/core/records.js';
+import type { MessageRecord, PipelineRecord, ReplyRecord, RpcErrorObject } from '../src/core/records.js';
 import { INTERNAL_ERROR } from '../src/core/wire/jsonrpc.js';
 import { MCP1_FLAG_JSON, MCP1_HEADER_BYTES, Mcp1Type, writeMcp1Header } from '../src/core/wire/mcp1.js';
 import { packAfter } from './codec/msgpack.js';
@@ -57,6 +57,9 @@ export function encodeMcp1(options: EncodeOptions = {}): OperatorFunction<Pipeli
           if (record.type === 'reply' && record.protocol === 'mcp1') {
             if (record.silent || isBroken(broken, record)) return;
             out.next({ type: 'out', connection: record.connection, bytes: encodeReply(record, broken, onFailure) });
+          } else if (record.type === 'message' && record.protocol === 'mcp1') {
+            const bytes = encodeMessage(record, onFailure);
+            if (bytes !== undefined) out.next({ type: 'out', connection: record.connection, bytes });
           } else if (record.type === 'violation' && record.protocol === 'mcp1') {
             // A violation's error is the server's own, not a handler's: nothing to report.
             const bytes =
@@ -93,6 +96,24 @@ function encodeReply(reply: ReplyRecord, broken: Broken, onFailure: OnFailure): 
     }
     default:
       return frameOrInternalError(Mcp1Type.Response, id, reply.result, json, reply, onFailure);
+  }
+}
+
+/**
+ * A message from the server (PROTOCOL.md 6.2): a notification (type 4, id 0) or
+ * request (type 1) with `{method, params?}`, or a cancel (type 7, empty). One whose
+ * params the payload encoding cannot hold is reported and not sent.
+ */
+function encodeMessage(message: MessageRecord, onFailure: OnFailure): Uint8Array | undefined {
+  const id = typeof message.id === 'number' ? message.id >>> 0 : 0;
+  const json = message.json === true;
+  if (message.kind === 'cancel') return frame(Mcp1Type.Cancel, id, undefined, json, true);
+  const payload = message.params === undefined ? { method: message.method } : { method: message.method, params: message.params };
+  try {
+    return frame(message.kind === 'request' ? Mcp1Type.Request : Mcp1Type.Notification, message.kind === 'request' ? id : 0, payload, json);
+  } catch (error) {
+    onFailure?.(message.method, error);
+    return undefined;
   }
 }
 

@@ -9,11 +9,21 @@ import {
 } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
 import { OptionsError, RpcError } from '../src/core/errors.js';
-import type { CancelRecord, Handler, PipelineRecord, ReplyRecord, RequestRecord, RpcErrorObject } from '../src/core/records.js';
+import type {
+  CancelRecord,
+  Handler,
+  PipelineRecord,
+  ReplyRecord,
+  RequestRecord,
+  ResponseRecord,
+  RpcErrorObject,
+  ServerRequestOptions,
+} from '../src/core/records.js';
 import { answer, replyError } from '../src/core/replies.js';
 import { ErrorCode, INTERNAL_ERROR, METHOD_NOT_FOUND, REQUEST_CANCELLED } from '../src/core/wire/jsonrpc.js';
 import { Call, Context, InFlight } from './codec/calls.js';
 import { type Chain, fusable, type Sink, type Stage, type StageSpec } from './internal/fusion.js';
+import { type Destination, Outbox } from './internal/outbox.js';
 
 /** Options of {@link handle}. */
 export interface HandleOptions {
@@ -54,7 +64,62 @@ export interface HandleOptions {
    * ```
    */
   readonly onFailure?: (method: string, error: unknown) => void;
+  /** Server requests waiting for one connection's answers; past it `ctx.request()` rejects at once (PROTOCOL.md 6.3). Default 64. */
+  readonly maxServerRequests?: number;
+  /** How long `ctx.request()` waits for the client's answer by default (PROTOCOL.md 6.3). Default 30000. */
+  readonly serverRequestTimeoutMs?: number;
+  /**
+   * Unsent output (`connection.writableLength`) past which `ctx.notify()` and
+   * `ctx.request()` send nothing and throw `WriteBackpressureError`. Default
+   * Infinity (the server passes `writeHighWaterBytes`).
+   */
+  readonly maxUnsentBytes?: number;
+  /**
+   * Called for each client answer that matches no server request waiting on its
+   * connection (or one given up, whose answer came late). JSON-RPC drops them
+   * (PROTOCOL.md 6.1); an MCP1 answer to a request never sent is a frame violation
+   * and closes the connection (6.2), a late one is dropped.
+   */
+  readonly onUnmatchedResponse?: (response: ResponseRecord) => void;
+  /** Lets code outside the pipeline send to connections through this handle() (`Outgoing`). */
+  readonly outgoing?: Outgoing;
 }
+
+/**
+ * A way in from outside the pipeline: notifications and requests to any connection
+ * whose protocol is known, sent through the handle() it is given to (so ordered
+ * with that connection's other output and encoded as it is). The server's
+ * `server.notify()` is one.
+ *
+ * @example
+ * ```ts
+ * const outgoing = new Outgoing();
+ * records$.pipe(decodeJsonRpc(), route(handlers), handle({ outgoing }), encodeJsonRpc()).subscribe(write);
+ * outgoing.notify({ connection, protocol: 'jsonrpc', json: false }, 'tools/list_changed');
+ * ```
+ */
+export class Outgoing {
+  /** The outbox of the handle() subscription it is attached to. */
+  outbox: Outbox | undefined = undefined;
+
+  /** Sends a notification now; throws as `ctx.notify()` does, or when no handle() is subscribed. */
+  notify(to: Destination, method: string, params?: unknown): void {
+    this.attached().notify(to, method, params);
+  }
+
+  /** Sends a request and waits for its answer, as `ctx.request()` does. */
+  request(to: Destination, method: string, params?: unknown, options?: ServerRequestOptions): Promise<unknown> {
+    return this.attached().request(to, method, params, options);
+  }
+
+  private attached(): Outbox {
+    if (this.outbox === undefined) throw new OptionsError('no handle() with this Outgoing is subscribed');
+    return this.outbox;
+  }
+}
+
+/** What a client that answers a request never sent is told, before its connection closes (PROTOCOL.md 6.2). */
+const UNEXPECTED_RESPONSE = Object.freeze({ code: ErrorCode.InvalidRequest, message: 'Response to no request' });
 
 /** The error of a stream whose client stopped reading it. */
 const STREAM_BACKLOG = Object.freeze({
@@ -145,6 +210,7 @@ export class HandleSpec implements StageSpec {
       options.onFailure,
       options.disconnects,
       this.finder?.(),
+      options,
     );
   }
 
@@ -165,6 +231,8 @@ class Dispatcher implements Stage {
   private draining = false;
 
   private readonly disconnects: Subscription | undefined;
+  /** What handlers send their callers of their own accord (ctx.notify, ctx.request, ctx.session). */
+  readonly outbox: Outbox;
 
   constructor(
     private readonly out: Sink,
@@ -177,8 +245,15 @@ class Dispatcher implements Stage {
     disconnects: Observable<Connection> | undefined,
     /** Set when fused with route(): requests without a handler are routed here. */
     private readonly find: HandlerFinder | undefined,
+    private readonly options: HandleOptions,
   ) {
     this.named = onFailure !== undefined;
+    this.outbox = new Outbox((record) => this.emit(record), {
+      maxServerRequests: options.maxServerRequests ?? 64,
+      serverRequestTimeoutMs: options.serverRequestTimeoutMs ?? 30_000,
+      maxUnsentBytes: options.maxUnsentBytes ?? Infinity,
+    });
+    if (options.outgoing !== undefined) options.outgoing.outbox = this.outbox;
     this.disconnects = disconnects?.subscribe({
       next: (connection) => this.drop(connection),
       error: (err: unknown) => chain.fail(err),
@@ -196,7 +271,10 @@ class Dispatcher implements Stage {
       if (this.find !== undefined) return this.out.next(replyError(record, METHOD_NOT_FOUND));
     }
     if (record.type === 'cancel') return this.cancel(record);
+    if (record.type === 'response') return this.answered(record);
     if (record.type === 'end') {
+      // The client sends nothing more: no server request of its can be answered.
+      this.outbox.drop(record.connection);
       if (record.connection.closed) this.drop(record.connection);
       else this.inFlight.forgetIfIdle(record.connection);
     }
@@ -225,8 +303,26 @@ class Dispatcher implements Stage {
     }
   }
 
-  /** Aborts every call of `connection`; none of them answers. */
+  /** A client answered a request the server sent it (PROTOCOL.md 6). */
+  private answered(response: ResponseRecord): void {
+    const matched = this.outbox.answer(response);
+    if (matched === 'settled') return;
+    this.options.onUnmatchedResponse?.(response);
+    // An MCP1 answer to nothing ever sent is a frame violation (6.2); JSON-RPC's are dropped (6.1).
+    if (matched === 'unknown' && response.protocol === 'mcp1') {
+      this.emit({
+        type: 'violation',
+        connection: response.connection,
+        protocol: 'mcp1',
+        reason: 'unexpected-response',
+        error: UNEXPECTED_RESPONSE,
+      });
+    }
+  }
+
+  /** Aborts every call of `connection`; none of them answers. Its server requests are rejected. */
   drop(connection: Connection): void {
+    this.outbox.drop(connection);
     const calls = this.inFlight.takeConnection(connection);
     if (calls.length === 0) return;
     for (const call of calls) {
@@ -239,6 +335,8 @@ class Dispatcher implements Stage {
 
   dispose(): void {
     this.disconnects?.unsubscribe();
+    this.outbox.dispose();
+    if (this.options.outgoing?.outbox === this.outbox) this.options.outgoing.outbox = undefined;
     for (const call of this.inFlight.takeAll()) {
       call.done = true;
       call.abort(undefined);

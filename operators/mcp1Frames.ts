@@ -23,8 +23,12 @@ interface Mcp1Partial extends PartialState {
 
 const HEADER_BYTES = MCP1_HEADER_BYTES;
 const TOO_LARGE = 'Frame too large';
-/** By type: 0 unknown, 1 sent by clients, 2 server-only (PROTOCOL.md 3). */
-const SENDER = [0, 1, 2, 2, 1, 1, 2, 1, 2];
+/**
+ * By type: 0 unknown, 1 sent by clients, 2 server-only (PROTOCOL.md 3). Responses
+ * and errors (2, 3) come from clients too, answering the server's requests (6.2):
+ * handle() decides whether one answers anything.
+ */
+const SENDER = [0, 1, 1, 1, 1, 1, 2, 1, 2];
 
 /**
  * Splits each `'mcp1'` connection's bytes into MCP1 frames (PROTOCOL.md 3): a

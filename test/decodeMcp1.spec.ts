@@ -93,8 +93,32 @@ describe('decodeMcp1()', () => {
 
     it('leaves JSON-RPC frames and frame types a client does not send alone', () => {
       const json: FrameRecord = { type: 'frame', connection: conn, protocol: 'jsonrpc', bytes: new Uint8Array([0x7b]) };
-      const response = mcp1(2, 1, pack(1));
-      expect(decodeAll([json, response])).toEqual([json, response]);
+      const item = mcp1(8, 1, pack(1));
+      expect(decodeAll([json, item])).toEqual([json, item]);
+    });
+
+    it("decodes a client's answers to server requests: type 2 results, type 3 errors (PROTOCOL.md 6.2)", () => {
+      expect(
+        decodeAll([
+          mcp1(2, 7, pack({ a: 1 })),
+          mcp1(2, 8, new Uint8Array(0)),
+          mcp1(3, 9, pack({ code: -32001, message: 'no', data: [1] })),
+          mcp1(3, 10, pack('not an error map')),
+          mcp1(2, 11, new Uint8Array([0xc1])),
+        ]),
+      ).toEqual([
+        { type: 'response', connection: conn, protocol: 'mcp1', id: 7, result: { a: 1 } },
+        { type: 'response', connection: conn, protocol: 'mcp1', id: 8, result: undefined },
+        { type: 'response', connection: conn, protocol: 'mcp1', id: 9, error: { code: -32001, message: 'no', data: [1] } },
+        {
+          type: 'response',
+          connection: conn,
+          protocol: 'mcp1',
+          id: 10,
+          error: { code: -32603, message: 'Internal error', data: 'not an error map' },
+        },
+        { type: 'response', connection: conn, protocol: 'mcp1', id: 11, error: { code: -32700, message: 'Parse error' } },
+      ]);
     });
   });
 

@@ -121,8 +121,6 @@ describe('mcp1Frames', () => {
     ['Unknown frame type 0', { type: 0 }],
     ['Unknown frame type 9', { type: 9 }],
     ['Unknown frame type 255', { type: 255 }],
-    ['Frame type 2 is server-only', { type: 2 }],
-    ['Frame type 3 is server-only', { type: 3 }],
     ['Frame type 6 is server-only', { type: 6 }],
     ['Frame type 8 is server-only', { type: 8 }],
   ])('rejects a header with "%s" and drops the rest of the connection', (message, frame) => {

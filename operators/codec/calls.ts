@@ -6,7 +6,8 @@
  */
 import type { Subscription } from 'rxjs';
 import type { Connection } from '../../src/core/connection.js';
-import type { Handler, HandlerContext, RequestRecord } from '../../src/core/records.js';
+import type { Handler, HandlerContext, RequestRecord, ServerRequestOptions } from '../../src/core/records.js';
+import type { Destination, Outbox } from '../internal/outbox.js';
 
 /** One request from arrival to its final reply: queued, then running. */
 export class Call {
@@ -24,8 +25,8 @@ export class Call {
   /** The next call with the same id on the same connection (JSON-RPC allows duplicates). */
   next: Call | undefined = undefined;
   constructor(
-    /** Runs the handler (a scheduled call finds its way back through this). */
-    readonly owner: { run(call: Call): void },
+    /** Runs the handler (a scheduled call finds its way back through this), and sends to its caller. */
+    readonly owner: { run(call: Call): void; readonly outbox: Outbox },
     readonly record: RequestRecord,
     readonly handler: Handler,
   ) {}
@@ -63,9 +64,28 @@ export class Context implements HandlerContext {
   get method(): string {
     return this.#call.record.method;
   }
+  get listener(): string {
+    return this.#call.record.connection.listener.name;
+  }
   get notification(): boolean {
     return this.#call.record.notification;
   }
+  notify(method: string, params?: unknown): void {
+    const call = this.#call;
+    call.owner.outbox.notify(destination(call.record), method, params);
+  }
+  request(method: string, params?: unknown, options?: ServerRequestOptions): Promise<unknown> {
+    const call = this.#call;
+    return call.owner.outbox.request(destination(call.record), method, params, options, this.signal);
+  }
+  get session(): Record<string, unknown> {
+    return this.#call.owner.outbox.session(this.#call.record.connection);
+  }
+}
+
+/** Where a request's caller is sent to: its connection, in its protocol and (MCP1) payload encoding. */
+function destination(record: RequestRecord): Destination {
+  return { connection: record.connection, protocol: record.protocol, json: record.json === true };
 }
 
 /**

@@ -128,6 +128,34 @@ export class JsonRpcDecoder {
     for (const member of value) this.decodeMessage(member, connection, protocol, batch, out);
   }
 
+  /**
+   * A client's answer to a server request (PROTOCOL.md 6.1): `"jsonrpc":"2.0"`, no
+   * `method`, an id, and exactly one of `result` and a valid `error`. Emits it and
+   * returns true; false for anything else, which is then an invalid request.
+   */
+  private response(
+    m: Record<string, unknown>,
+    id: RpcId,
+    connection: Connection,
+    protocol: Protocol,
+    batch: Batch | undefined,
+    out: Sink,
+  ): boolean {
+    if (m.jsonrpc !== JSONRPC_VERSION || hasOwn.call(m, 'method')) return false;
+    const hasResult = hasOwn.call(m, 'result');
+    const hasError = hasOwn.call(m, 'error');
+    if (hasResult === hasError) return false;
+    if (hasResult) out.next({ type: 'response', connection, protocol, id, result: m.result });
+    else {
+      const error = errorObjectOf(m.error);
+      if (error === undefined) return false;
+      out.next({ type: 'response', connection, protocol, id, error });
+    }
+    // A batch member all the same: account for it, writing nothing.
+    if (batch !== undefined) out.next({ type: 'reply', connection, protocol, id: null, kind: 'result', silent: true, batch });
+    return true;
+  }
+
   private decodeMessage(message: unknown, connection: Connection, protocol: Protocol, batch: Batch | undefined, out: Sink): void {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
       out.next(errorReply(connection, protocol, null, INVALID_REQUEST, batch));
@@ -140,6 +168,7 @@ export class JsonRpcDecoder {
     const method = hasOwn.call(m, 'method') ? m.method : undefined;
     const hasParams = hasOwn.call(m, 'params');
     const params = hasParams ? m.params : undefined;
+    if (method === undefined && hasId && idValid && this.response(m, id as RpcId, connection, protocol, batch, out)) return;
     if (
       !hasOwn.call(m, 'jsonrpc') ||
       m.jsonrpc !== JSONRPC_VERSION ||
@@ -174,6 +203,16 @@ export class JsonRpcDecoder {
       batch,
     });
   }
+}
+
+/** A response's `error` member as an error object: an integer code and a string message (data kept), else undefined. */
+function errorObjectOf(value: unknown): RpcErrorObject | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const e = value as Record<string, unknown>;
+  const code = hasOwn.call(e, 'code') ? e.code : undefined;
+  const message = hasOwn.call(e, 'message') ? e.message : undefined;
+  if (typeof code !== 'number' || !Number.isInteger(code) || typeof message !== 'string') return undefined;
+  return hasOwn.call(e, 'data') ? { code, message, data: e.data } : { code, message };
 }
 
 function errorReply(

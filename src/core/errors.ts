@@ -90,10 +90,42 @@ export class OptionsError extends RingwireError {
   }
 }
 
-/** Client side: the connection closed before the answer came. */
+/** The connection closed: before the answer came (client), or before a server request or notification could go out (server). */
 export class ConnectionClosedError extends RingwireError {
   constructor(message = 'connection closed') {
     super('RINGWIRE_CONNECTION_CLOSED', message);
+  }
+}
+
+/**
+ * A handler's `ctx.notify()` or `ctx.request()` found its caller not reading what it
+ * was sent: the connection's unsent output is over `writeHighWaterBytes`. Nothing
+ * was sent; wait and try again, or give up.
+ */
+export class WriteBackpressureError extends RingwireError {
+  constructor(unsent: number) {
+    super('RINGWIRE_WRITE_BACKPRESSURE', `the client is not reading: ${unsent} bytes unsent`);
+  }
+}
+
+/** `ctx.request()`: the client did not answer within `serverRequestTimeoutMs`. */
+export class ServerRequestTimeoutError extends RingwireError {
+  constructor(method: string, ms: number) {
+    super('RINGWIRE_SERVER_REQUEST_TIMEOUT', `the client did not answer ${method} within ${ms} ms`);
+  }
+}
+
+/** `ctx.request()`: `maxServerRequests` requests are already waiting for this client's answers; nothing was sent. */
+export class TooManyServerRequestsError extends RingwireError {
+  constructor(limit: number) {
+    super('RINGWIRE_TOO_MANY_SERVER_REQUESTS', `${limit} requests to this client are already waiting for answers`);
+  }
+}
+
+/** A message cannot be sent to a connection whose protocol is not yet known (PROTOCOL.md 6.3). */
+export class ProtocolUnknownError extends RingwireError {
+  constructor() {
+    super('RINGWIRE_PROTOCOL_UNKNOWN', 'the connection has not shown its protocol yet: nothing can be sent to it');
   }
 }
 

@@ -168,6 +168,42 @@ export interface ViolationRecord {
   readonly reason: string;
 }
 
+/**
+ * A client's answer to a request the server sent it (PROTOCOL.md 6): a JSON-RPC
+ * response object (no `method`, an `id`, exactly one of `result` and `error`) or an
+ * MCP1 type 2 / type 3 frame. handle() settles the server request with that id.
+ */
+export interface ResponseRecord {
+  readonly type: 'response';
+  readonly connection: Connection;
+  readonly protocol: Protocol;
+  readonly id: RpcId;
+  readonly result?: unknown;
+  /** Set for an error answer. */
+  readonly error?: RpcErrorObject;
+  /** Set on members of a JSON-RPC batch (they are answered with nothing). */
+  readonly batch?: Batch;
+}
+
+/**
+ * A message the server sends a client of its own accord (PROTOCOL.md 6): a
+ * notification, a request (with the id the server chose), or the cancel of a
+ * request it gave up. Encoders write it framed as the connection's other output.
+ */
+export interface MessageRecord {
+  readonly type: 'message';
+  readonly connection: Connection;
+  readonly protocol: Protocol;
+  readonly kind: 'notification' | 'request' | 'cancel';
+  /** A request's (or a cancel's) id: a string on JSON-RPC connections, an unsigned 32-bit integer on MCP1. */
+  readonly id?: string | number;
+  readonly method?: string;
+  /** Array or object; omitted when the message has none. */
+  readonly params?: unknown;
+  /** MCP1: JSON payloads (flag bit 0) instead of MessagePack. */
+  readonly json?: boolean;
+}
+
 /** Bytes to write; `close` ends the connection after them. */
 export interface OutboundRecord {
   readonly type: 'out';
@@ -177,7 +213,24 @@ export interface OutboundRecord {
 }
 
 /** Any record of the pipeline. */
-export type PipelineRecord = Slice | FrameRecord | RequestRecord | CancelRecord | ReplyRecord | ViolationRecord | OutboundRecord;
+export type PipelineRecord =
+  | Slice
+  | FrameRecord
+  | RequestRecord
+  | CancelRecord
+  | ReplyRecord
+  | ResponseRecord
+  | MessageRecord
+  | ViolationRecord
+  | OutboundRecord;
+
+/** Options of `ctx.request()`. */
+export interface ServerRequestOptions {
+  /** Aborting rejects the request at once and tells the client (PROTOCOL.md 6.1, 6.2). */
+  readonly signal?: AbortSignal;
+  /** Give up after this long (default: the server's `serverRequestTimeoutMs`, 30000). */
+  readonly timeoutMs?: number;
+}
 
 /** What a handler learns about the call, besides its params. */
 export interface HandlerContext {
@@ -185,10 +238,35 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** Who called (the PROXY-protocol address when the listener has one). */
   readonly peer: PeerInfo & { readonly proxied?: ProxiedAddress };
+  /** The name of the listener the call came in on (`unix:/path`, `tcp:127.0.0.1:7070`). */
+  readonly listener: string;
   /** The method name. */
   readonly method: string;
   /** True for notifications (nothing will be written). */
   readonly notification: boolean;
+  /**
+   * Sends the caller a notification, written before this request's answer and after
+   * anything sent earlier (PROTOCOL.md 6). Throws a `WriteBackpressureError` when
+   * the caller has not read what it was sent (its unsent output is over
+   * `writeHighWaterBytes`): nothing is sent then, so a handler that notifies in a
+   * loop cannot fill the server's memory. Throws a `ConnectionClosedError` once
+   * the connection is closed.
+   */
+  notify(method: string, params?: unknown): void;
+  /**
+   * Sends the caller a request and resolves with its result. Rejects with the
+   * caller's error (an `RpcError`: code, message, data), a `ServerRequestTimeoutError`,
+   * a `ConnectionClosedError`, a `TooManyServerRequestsError` (at once: nothing sent,
+   * past `maxServerRequests`), or the abort reason of `options.signal` or of this
+   * handler's own `signal` (the client is then told: PROTOCOL.md 6).
+   */
+  request(method: string, params?: unknown, options?: ServerRequestOptions): Promise<unknown>;
+  /**
+   * The caller's connection's own object, for what a handler keeps between requests
+   * (who authenticated, what `initialize` negotiated): made on first use, shared by
+   * every request of the connection, dropped when it closes.
+   */
+  readonly session: Record<string, unknown>;
 }
 
 /**

@@ -75,11 +75,63 @@ export function stream(params: unknown): Observable<number> {
   });
 }
 
+/**
+ * The caller as `ctx.peer` sees it: `{listener, family}`, plus `address` and `port`
+ * (TCP), `uid` and `pid` (Unix, where known), and `proxied: {address, port}` when a
+ * PROXY header carried the client's own address.
+ */
+export function whoami(_params: unknown, ctx: HandlerContext): Record<string, unknown> {
+  const { peer } = ctx;
+  const me: Record<string, unknown> = { listener: ctx.listener, family: peer.family };
+  if (peer.family === 'unix') {
+    if (peer.uid !== undefined) me.uid = peer.uid;
+    if (peer.pid !== undefined) me.pid = peer.pid;
+  } else {
+    me.address = peer.address;
+    me.port = peer.port;
+  }
+  if (peer.proxied !== undefined) me.proxied = { address: peer.proxied.address, port: peer.proxied.port };
+  return me;
+}
+
+/** The longest countdown: the demo is for trying a server, not for loading it. */
+const MAX_COUNTDOWN = 1000;
+
+/**
+ * Sends the caller `n` notifications `countdown` with params `[n-1]` … `[0]`, then
+ * answers `"done"` (all of them written before the answer).
+ */
+export function countdown(params: unknown, ctx: HandlerContext): string {
+  const n = Array.isArray(params) ? params[0] : undefined;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_COUNTDOWN) {
+    throw new RpcError(ErrorCode.InvalidParams, 'Invalid params', `expected [n], n an integer from 0 to ${MAX_COUNTDOWN}`);
+  }
+  for (let i = n - 1; i >= 0; i--) ctx.notify('countdown', [i]);
+  return 'done';
+}
+
+/**
+ * Sends the caller a request `method` with `params` and answers with its result;
+ * the caller's error comes back as an error with the same code and message.
+ */
+export async function ask(params: unknown, ctx: HandlerContext): Promise<unknown> {
+  const [method, args] = Array.isArray(params) ? params : [];
+  if (typeof method !== 'string' || (args !== undefined && (typeof args !== 'object' || args === null))) {
+    throw new RpcError(ErrorCode.InvalidParams, 'Invalid params', 'expected [method, params?], params an array or object');
+  }
+  try {
+    return await ctx.request(method, args);
+  } catch (error) {
+    if (error instanceof RpcError) throw new RpcError(error.code, error.message);
+    throw error;
+  }
+}
+
 function cancelled(): RpcError {
   return new RpcError(ErrorCode.RequestCancelled, 'Request cancelled');
 }
 
 /** All demo handlers, by method name. */
-export const demoHandlers: Handlers = { echo, sum, ping, sleep, fail, stream };
+export const demoHandlers: Handlers = { echo, sum, ping, sleep, fail, stream, whoami, countdown, ask };
 
 export default demoHandlers;

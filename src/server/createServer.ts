@@ -1,5 +1,7 @@
 import { filter, map, type Subscription } from 'rxjs';
+import { Outgoing } from '../../operators/handle.js';
 import type { Connection, ListenerInfo } from '../core/connection.js';
+import { ConnectionClosedError, ProtocolUnknownError } from '../core/errors.js';
 import type { Handler, Handlers } from '../core/records.js';
 import { listen } from '../transport/listen.js';
 import type { TransportServer } from '../transport/types.js';
@@ -22,6 +24,23 @@ export interface RpcServer {
   /** Worker threads running the handlers (0: inline). */
   readonly workers: number;
   stats(): ServerStats;
+  /**
+   * The open connections whose protocol is known: those the server can send to
+   * (PROTOCOL.md 6.3).
+   *
+   * @example
+   * ```ts
+   * for (const connection of server.connections()) server.notify(connection, 'notifications/tools/list_changed');
+   * ```
+   */
+  connections(): Connection[];
+  /**
+   * Sends `connection` a notification, framed and encoded as its other output
+   * (PROTOCOL.md 6). Throws `ProtocolUnknownError` for a connection that has not
+   * shown its protocol, `ConnectionClosedError` for a closed one, and
+   * `WriteBackpressureError` when its client is not reading (nothing is sent then).
+   */
+  notify(connection: Connection, method: string, params?: unknown): void;
   /**
    * Graceful shutdown: stops accepting, lets in-flight requests finish (up to
    * `drainTimeoutMs`, default `limits.drainTimeoutMs`), writes their answers, then
@@ -74,6 +93,8 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
       map((e): Connection => e.connection),
     );
     let stages: PipelineStages = defaultStages({
+      outgoing: server.outgoing,
+      onUnmatchedResponse: () => stats.responsesDropped++,
       handlers,
       limits,
       proxyProtocol: transport.listeners.some((l) => l.proxyProtocol),
@@ -108,6 +129,8 @@ async function abandon(
 
 class Server implements RpcServer {
   readonly tracker: ConnectionTracker;
+  /** The way into the `handle` stage for server.notify(). */
+  readonly outgoing = new Outgoing();
   private pipeline: Subscription | undefined;
   private readonly lifecycle: Subscription;
   private closing: Promise<CloseResult> | undefined;
@@ -166,6 +189,17 @@ class Server implements RpcServer {
   stop(): void {
     this.pipeline?.unsubscribe();
     this.lifecycle.unsubscribe();
+  }
+
+  connections(): Connection[] {
+    return [...this.transport.connections].filter((c) => this.tracker.destination(c) !== undefined);
+  }
+
+  notify(connection: Connection, method: string, params?: unknown): void {
+    if (connection.closed) throw new ConnectionClosedError('the connection is closed');
+    const to = this.tracker.destination(connection);
+    if (to === undefined) throw new ProtocolUnknownError();
+    this.outgoing.notify(to, method, params);
   }
 
   stats(): ServerStats {

@@ -9,12 +9,13 @@ import {
   handle,
   jsonFrames,
   mcp1Frames,
+  type Outgoing,
   proxyProtocol,
   route,
 } from '../../operators/index.js';
 import type { Connection } from '../core/connection.js';
 import { HandlerError } from '../core/errors.js';
-import type { Handlers } from '../core/records.js';
+import type { Handlers, ResponseRecord } from '../core/records.js';
 import type { Limits } from './options.js';
 import type { PipelineStages } from './stages.js';
 
@@ -33,6 +34,10 @@ export interface DefaultStagesInput {
    * be encoded, as a {@link HandlerError} (the caller was answered -32603).
    */
   readonly onError?: (error: unknown) => void;
+  /** Called for each client answer that matches no server request (counted in the server's stats). */
+  readonly onUnmatchedResponse?: (response: ResponseRecord) => void;
+  /** Lets the server send to connections (`server.notify()`) through the `handle` stage. */
+  readonly outgoing?: Outgoing;
 }
 
 /**
@@ -62,6 +67,11 @@ export function defaultStages(input: DefaultStagesInput): PipelineStages {
       disconnects: input.disconnects,
       maxStreamBacklogBytes: limits.maxOutputBytes,
       onFailure,
+      maxServerRequests: limits.maxServerRequests,
+      serverRequestTimeoutMs: limits.serverRequestTimeoutMs,
+      maxUnsentBytes: limits.writeHighWaterBytes,
+      onUnmatchedResponse: input.onUnmatchedResponse,
+      outgoing: input.outgoing,
     }),
   );
   const stages: PipelineStages = [

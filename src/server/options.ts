@@ -26,6 +26,10 @@ export interface Limits {
   readonly maxOutputBytes: number;
   /** How long `close()` waits for in-flight requests. Default 10000. */
   readonly drainTimeoutMs: number;
+  /** Requests a handler has sent one client and not had answered; past it `ctx.request()` rejects at once (PROTOCOL.md 6.3). Default 64. */
+  readonly maxServerRequests: number;
+  /** How long `ctx.request()` waits for the client's answer (PROTOCOL.md 6.3). Default 30000. */
+  readonly serverRequestTimeoutMs: number;
 }
 
 /** The defaults of {@link Limits}, as PROTOCOL.md states them. */
@@ -38,6 +42,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   writeHighWaterBytes: 1024 * 1024,
   maxOutputBytes: 16 * 1024 * 1024,
   drainTimeoutMs: 10_000,
+  maxServerRequests: 64,
+  serverRequestTimeoutMs: 30_000,
 });
 
 /** Options of `createServer()`. */

@@ -24,7 +24,8 @@ export interface ServerStats {
   };
   readonly bytes: { readonly in: number; readonly out: number };
   /** In: requests, notifications, cancels, pings and undecodable messages. Out: replies, stream items, pongs, violation errors. */
-  readonly messages: { readonly in: number; readonly out: number };
+  /** `responsesDropped`: client answers that matched no server request (PROTOCOL.md 6.1). */
+  readonly messages: { readonly in: number; readonly out: number; readonly responsesDropped: number };
   readonly requestsInFlight: number;
   /** Error replies and violation errors written, by JSON-RPC code. */
   readonly errors: Readonly<Record<string, number>>;
@@ -59,6 +60,8 @@ export class StatsCollector {
   readonly latency = new LatencyHistogram();
   messagesIn = 0;
   messagesOut = 0;
+  /** Client answers that matched no server request (PROTOCOL.md 6.1): dropped. */
+  responsesDropped = 0;
 
   opened(listener: string): void {
     const count = (this.byListener[listener] ??= { open: 0, total: 0 });
@@ -97,7 +100,7 @@ export class StatsCollector {
         byListener: clone(this.byListener),
       },
       bytes: { in: t.bytesIn, out: t.bytesOut },
-      messages: { in: this.messagesIn, out: this.messagesOut },
+      messages: { in: this.messagesIn, out: this.messagesOut, responsesDropped: this.responsesDropped },
       requestsInFlight,
       errors: { ...this.errors },
       violations: { ...this.violations },

@@ -1,6 +1,7 @@
 import { backpressure } from '../../operators/backpressure.js';
 import { InFlightCount } from '../../operators/inFlightCount.js';
 import { fusable, stage } from '../../operators/internal/fusion.js';
+import type { Destination } from '../../operators/internal/outbox.js';
 import { type Connection, PauseReason } from '../core/connection.js';
 import type { Protocol } from '../core/records.js';
 import { ConnectionMap, reserveSlot } from '../core/slots.js';
@@ -19,6 +20,8 @@ type ConnState = number;
 const PROTOCOLS: readonly Protocol[] = ['jsonrpc', 'lsp', 'mcp1'];
 const UNKNOWN = 3;
 const ENDED = 4;
+/** MCP1: the connection's requests come with JSON payloads, so what the server sends it does too. */
+const JSON_PAYLOADS = 8;
 
 /**
  * The server's own view of its connections, put into the pipeline as probes
@@ -68,7 +71,11 @@ export class ConnectionTracker {
     create: (out) =>
       stage(out, (r) => {
         // A reply made upstream (a pong, a decode error) answers an incoming message too.
-        if (r.type === 'request' || r.type === 'cancel' || r.type === 'reply') this.stats.messagesIn++;
+        if (r.type === 'request' || r.type === 'cancel' || r.type === 'reply' || r.type === 'response') this.stats.messagesIn++;
+        if (r.type === 'request' && r.json === true) {
+          const st = this.states.get(r.connection);
+          if (st !== undefined && (st & JSON_PAYLOADS) === 0) this.states.set(r.connection, st | JSON_PAYLOADS);
+        }
         out.next(r);
       }),
   });
@@ -106,6 +113,13 @@ export class ConnectionTracker {
       lowWater: Math.max(0, Math.floor(limits.maxInFlight / 2)),
       count: this.inFlight,
     });
+  }
+
+  /** Where to send `connection` messages: its protocol and payload encoding; undefined while its protocol is unknown. */
+  destination(connection: Connection): Destination | undefined {
+    const st = this.states.get(connection);
+    if (st === undefined || (st & 3) === UNKNOWN) return undefined;
+    return { connection, protocol: PROTOCOLS[st & 3]!, json: (st & JSON_PAYLOADS) !== 0 };
   }
 
   /** The transport closed `connection`: forget it. */

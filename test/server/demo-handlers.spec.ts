@@ -4,12 +4,21 @@ import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers, echo, fail, ping, sleep, stream, sum } from '../../src/handlers/demo.js';
 
 function ctx(signal = new AbortController().signal): HandlerContext {
-  return { signal, peer: { family: 'unix', address: '/x', port: 0 }, method: 'm', notification: false };
+  return {
+    signal,
+    peer: { family: 'unix', address: '/x', port: 0 },
+    method: 'm',
+    listener: 'unix:/x',
+    notification: false,
+    notify: () => {},
+    request: () => Promise.reject(new Error('no client here')),
+    session: {},
+  };
 }
 
 describe('demo handlers (PROTOCOL.md section 5)', () => {
-  it('are exactly echo, sum, ping, sleep, fail, stream', () => {
-    expect(Object.keys(demoHandlers).sort()).toEqual(['echo', 'fail', 'ping', 'sleep', 'stream', 'sum']);
+  it('are exactly echo, sum, ping, sleep, fail, stream, whoami, countdown, ask', () => {
+    expect(Object.keys(demoHandlers).sort()).toEqual(['ask', 'countdown', 'echo', 'fail', 'ping', 'sleep', 'stream', 'sum', 'whoami']);
   });
 
   it('echo gives x for [x], else the params as given', () => {

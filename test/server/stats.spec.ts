@@ -30,7 +30,7 @@ describe.each(matrix())('server stats (%s, %s)', (transport, kind) => {
     expect(s.connections.byProtocol.jsonrpc).toEqual({ open: 1, total: 2 });
     expect(s.connections.byProtocol.mcp1).toEqual({ open: 1, total: 1 });
     expect(s.connections.byProtocol.lsp).toEqual({ open: 0, total: 0 });
-    expect(s.messages).toEqual({ in: 4, out: 5 });
+    expect(s.messages).toEqual({ in: 4, out: 5, responsesDropped: 0 });
     expect(s.requestsInFlight).toBe(0);
     expect(s.errors).toEqual({ '-32601': 1, '-32700': 1, '-32600': 1 });
     expect(s.violations).toEqual({ 'unknown-protocol': 1, 'too-large': 1 });
