@@ -79,7 +79,7 @@ export function detectProtocol(options: DetectProtocolOptions = {}): OperatorFun
         try {
           out.next(violation(connection, 'detect-timeout'));
         } catch (error) {
-          chain.fail(error);
+          chain.error(error);
         }
       });
 

@@ -256,7 +256,7 @@ class Dispatcher implements Stage {
     if (options.outgoing !== undefined) options.outgoing.outbox = this.outbox;
     this.disconnects = disconnects?.subscribe({
       next: (connection) => this.drop(connection),
-      error: (err: unknown) => chain.fail(err),
+      error: (err: unknown) => chain.error(err),
     });
   }
 
@@ -299,7 +299,7 @@ class Dispatcher implements Stage {
     try {
       this.out.next(record);
     } catch (error) {
-      this.chain.fail(error);
+      this.chain.error(error);
     }
   }
 

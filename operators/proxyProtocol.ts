@@ -74,7 +74,7 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): OperatorFunct
         try {
           out.next(violation(connection, 'detect-timeout'));
         } catch (error) {
-          chain.fail(error);
+          chain.error(error);
         }
       });
 

@@ -44,7 +44,7 @@ export class FramerContext<S extends PartialState> {
       try {
         if (this.states.get(connection)) this.fail(connection, undefined, 'message-timeout');
       } catch (error) {
-        chain.fail(error);
+        chain.error(error);
       }
     });
   }

@@ -34,7 +34,11 @@ export interface Stage extends Sink {
   dispose(): void;
 }
 
-/** What the stages of one subscription share. */
+/**
+ * What the stages of one subscription share: the subscriber at the end of the
+ * chain, seen only as these two (a field read, not a getter: framing asks after
+ * every frame).
+ */
 export interface Chain {
   /** True once nobody listens at the end (unsubscribed, completed or errored). */
   readonly closed: boolean;
@@ -43,7 +47,7 @@ export interface Chain {
    * (timers, a handler's promise) pass their emissions' throws here: within `next`,
    * a throw already reaches it through the chain's head.
    */
-  fail(error: unknown): void;
+  error(error: unknown): void;
 }
 
 /** An operator as a stage: how to make it for one subscription, and what it may fuse with. */
@@ -145,13 +149,7 @@ function subscribeChain(
   specs: readonly StageSpec[],
   subscriber: Subscriber<PipelineRecord>,
 ): () => void {
-  const chain: Chain = {
-    get closed() {
-      return subscriber.closed;
-    },
-    fail: (error) => subscriber.error(error),
-  };
-  const { head, stages } = createAll(specs, subscriber, chain);
+  const { head, stages } = createAll(specs, subscriber, subscriber);
   const subscription: Subscription = source.subscribe(new HeadSubscriber(subscriber, head));
   return () => {
     subscription.unsubscribe();
