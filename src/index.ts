@@ -19,8 +19,9 @@
  * @module
  */
 
-export { type CallOptions, RpcClient } from './client/client.js';
+export { type CallOptions, RpcClient, type ServerNotification } from './client/client.js';
 export { type ClientProtocol, type ConnectOptions, connect } from './client/connect.js';
+export type { ServerRequestContext, ServerRequestHandler } from './client/serverRequests.js';
 export { type ClientTarget, parseTarget } from './client/target.js';
 export { type Connection, type ListenerInfo, PauseReason, type PeerInfo, type ProxiedAddress } from './core/connection.js';
 export * from './core/errors.js';

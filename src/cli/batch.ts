@@ -9,8 +9,9 @@ import { LspCodec, NdjsonCodec } from '../client/jsonCodec.js';
 import { type ClientTarget, formatTarget } from '../client/target.js';
 import { ConnectionClosedError, RemoteError } from '../core/errors.js';
 import type { RpcErrorObject } from '../core/records.js';
-import { JSONRPC_VERSION } from '../core/wire/jsonrpc.js';
+import { JSONRPC_VERSION, METHOD_NOT_FOUND } from '../core/wire/jsonrpc.js';
 import { ConnectFailedError, NoAnswerError, UsageError } from './errors.js';
+import { printNotification } from './notifications.js';
 
 /** One member of `--batch`: a call, or with `notify: true` a notification. */
 export interface BatchMember {
@@ -99,7 +100,11 @@ export function sendBatch(
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const message of codec.read(chunk)) {
-          if (message.kind === 'item' || message.kind === 'pong') continue;
+          // What the server sends of its own while we wait, as `call` without --batch treats it (it has no handlers).
+          if (message.kind === 'notification') printNotification(message);
+          else if (message.kind === 'request') socket.write(codec.error(message.id, METHOD_NOT_FOUND));
+          else if (message.kind === 'invalid') socket.write(codec.error(message.id, message.error));
+          if (message.kind !== 'result' && message.kind !== 'error') continue;
           if (message.id === null && message.kind === 'error') return finish(new RemoteError(message.error));
           if (typeof message.id !== 'number' || !awaited.has(message.id)) continue;
           answers.set(message.id, message.kind === 'error' ? { error: message.error } : { result: message.value ?? null });

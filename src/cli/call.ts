@@ -6,10 +6,13 @@ import { ErrorCode } from '../core/wire/jsonrpc.js';
 import { type CallConfig, parseCallArgs } from './args.js';
 import { parseBatch, sendBatch } from './batch.js';
 import { ConnectFailedError, NoAnswerError, UsageError } from './errors.js';
+import { printNotification } from './notifications.js';
 
 /**
  * `ringwire call TARGET METHOD [PARAMS_JSON]`: prints the result as JSON; an error
  * reply exits 1. With `--notify` prints nothing; with `--batch` one line per answer.
+ * Notifications the server sends while the answer is awaited go to stderr, one
+ * JSON line each; its requests are answered -32601 (call has no handlers).
  */
 export async function call(argv: string[]): Promise<number> {
   const config = parseCallArgs('call', argv);
@@ -21,7 +24,14 @@ export async function call(argv: string[]): Promise<number> {
     await withClient(where, config, async (client) => client.notify(method, params));
     return 0;
   }
-  const result = await withClient(where, config, (client, signal) => client.call(method, params, { signal }));
+  const result = await withClient(where, config, async (client, signal) => {
+    const printing = client.notifications$.subscribe(printNotification);
+    try {
+      return await client.call(method, params, { signal });
+    } finally {
+      printing.unsubscribe();
+    }
+  });
   process.stdout.write(JSON.stringify(result ?? null) + '\n');
   return 0;
 }

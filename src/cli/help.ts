@@ -72,6 +72,11 @@ export const CALL_HELP = `Usage:
 Calls METHOD with PARAMS_JSON (a JSON array or object) and prints the result as
 one line of JSON. An error reply is printed on stderr, exit 1.
 
+Notifications the server sends while the answer is awaited are printed on
+stderr as they arrive, one JSON line each, e.g. {"method":"countdown","params":[2]}
+(docs/PROTOCOL.md section 6). A request from the server is answered -32601:
+call has no handlers of its own.
+
 Options:
   --protocol jsonrpc|lsp|mcp1   default jsonrpc
   --json                        MCP1 with JSON payloads instead of MessagePack

@@ -1,8 +1,15 @@
 import type { Socket } from 'node:net';
-import { Observable } from 'rxjs';
+import { filter, Observable, Subject } from 'rxjs';
 import { ConnectionClosedError, RemoteError } from '../core/errors.js';
 import type { RpcErrorObject } from '../core/records.js';
 import type { ClientCodec, Incoming } from './codec.js';
+import { type ServerRequestHandler, ServerRequests } from './serverRequests.js';
+
+/** A notification from the server (PROTOCOL.md 6): `params` as sent, undefined when there were none. */
+export interface ServerNotification {
+  readonly method: string;
+  readonly params: unknown;
+}
 
 /** Options of `client.call()`. */
 export interface CallOptions {
@@ -30,11 +37,28 @@ export class RpcClient {
   private nextId = 1;
   private lastServerError: RpcErrorObject | undefined;
   private closedError: ConnectionClosedError | undefined;
+  private readonly notifications = new Subject<ServerNotification>();
+  private readonly serverRequests: ServerRequests;
+
+  /**
+   * Every notification the server sends, in the order it sent them, from the
+   * moment of subscribing (it is hot: nothing is replayed). Completes when the
+   * connection closes. A subscriber that throws is reported as RxJS reports
+   * unhandled errors; the others still get the notification.
+   *
+   * @example
+   * ```ts
+   * client.notifications$.subscribe(({ method, params }) => console.log(method, params));
+   * await client.call('countdown', [3]); // countdown [2], countdown [1], countdown [0], then 'done'
+   * ```
+   */
+  readonly notifications$: Observable<ServerNotification> = this.notifications.asObservable();
 
   constructor(
     private readonly socket: Socket,
     private readonly codec: ClientCodec,
   ) {
+    this.serverRequests = new ServerRequests(codec, (bytes) => this.write(bytes));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {}); // 'close' follows and reports it
     socket.on('close', () => this.onClose());
@@ -132,8 +156,52 @@ export class RpcClient {
     });
   }
 
-  /** Ends the connection (after queued writes); pending calls reject with ConnectionClosedError. */
+  /**
+   * Calls `listener` with the params of each notification `method` the server
+   * sends, in order. Returns a function that stops it. A shorthand for
+   * {@link notifications$} filtered by method.
+   *
+   * @example
+   * ```ts
+   * const stop = client.onNotification('countdown', (params) => console.log(params)); // [2], [1], [0]
+   * await client.call('countdown', [3]);
+   * stop();
+   * ```
+   */
+  onNotification(method: string, listener: (params: unknown) => void): () => void {
+    const subscription = this.notifications$.pipe(filter((n) => n.method === method)).subscribe((n) => listener(n.params));
+    return () => subscription.unsubscribe();
+  }
+
+  /**
+   * Answers the server's requests for `method` (PROTOCOL.md 6) with `handler`:
+   * its result (or what its promise resolves to); an `RpcError` it throws as an
+   * error with that code, message and data; anything else it throws as -32603
+   * "Internal error". Requests for a method without a handler are answered -32601
+   * "Method not found". One handler per method: setting another replaces it.
+   * Returns a function that removes the handler (requests already running still
+   * get their answer).
+   *
+   * `ctx.signal` aborts when the server cancels the request (MCP1 cancel frame,
+   * `$/cancelRequest` on JSON-RPC; neither reaches `notifications$`) or the
+   * connection closes; nothing is written for the request after that.
+   *
+   * @example
+   * ```ts
+   * client.onRequest('confirm', async ([question], { signal }) => {
+   *   if (typeof question !== 'string') throw new RpcError(ErrorCode.InvalidParams, 'expected [question]');
+   *   return await askTheUser(question, { signal });
+   * });
+   * ```
+   */
+  onRequest(method: string, handler: ServerRequestHandler): () => void {
+    return this.serverRequests.handle(method, handler);
+  }
+
+  /** Ends the connection (after queued writes); pending calls reject with ConnectionClosedError, running request handlers abort. */
   close(): Promise<void> {
+    // Their answers could not be written once our side has ended.
+    this.serverRequests.abortAll(new ConnectionClosedError('connection closed by the client'));
     if (this.socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       this.socket.once('close', () => resolve());
@@ -181,6 +249,16 @@ export class RpcClient {
   }
 
   private dispatch(message: Incoming): void {
+    switch (message.kind) {
+      case 'notification':
+        return this.notifications.next({ method: message.method, params: message.params });
+      case 'request':
+        return this.serverRequests.run(message.id, message.method, message.params);
+      case 'cancel':
+        return this.serverRequests.cancel(message.id);
+      case 'invalid':
+        return this.serverRequests.refuse(message.id, message.error);
+    }
     const id = typeof message.id === 'number' ? message.id : undefined;
     const pending = id === undefined ? undefined : this.pending.get(id);
     if (pending === undefined) {
@@ -199,5 +277,7 @@ export class RpcClient {
     const waiting = [...this.pending.values()];
     this.pending.clear();
     for (const pending of waiting) pending.fail(this.closedError);
+    this.serverRequests.abortAll(this.closedError);
+    this.notifications.complete();
   }
 }

@@ -1,6 +1,7 @@
+import type { RpcErrorObject, RpcId } from '../core/records.js';
 import { JSONRPC_VERSION } from '../core/wire/jsonrpc.js';
 import { BAD_LENGTH, contentLength, headerEnd, MAX_HEADER_BYTES } from '../core/wire/lspHeader.js';
-import { type ClientCodec, type Incoming, ReadBuffer, responseOf } from './codec.js';
+import { CANCEL_METHOD, type ClientCodec, type Incoming, incomingOf, ReadBuffer } from './codec.js';
 
 const NEWLINE = 0x0a;
 
@@ -9,6 +10,24 @@ function requestText(id: number | undefined, method: string, params: unknown): s
   if (params !== undefined) message.params = params;
   if (id !== undefined) message.id = id;
   return JSON.stringify(message);
+}
+
+/** `{"jsonrpc":"2.0","id":…,"result":…}`, members in the order ringwire servers write them. */
+function resultText(id: RpcId, value: unknown): string {
+  return responseText(id, 'result', value === undefined ? null : value);
+}
+
+/** `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…,"data":…}}`, no `data` member when there is none. */
+function errorText(id: RpcId, error: RpcErrorObject): string {
+  const { code, message, data } = error;
+  return responseText(id, 'error', data === undefined ? { code, message } : { code, message, data });
+}
+
+function responseText(id: RpcId, member: 'result' | 'error', value: unknown): string {
+  const body = JSON.stringify(value);
+  // JSON.stringify gives undefined for a function or a symbol: no JSON for it, as for a BigInt (which throws).
+  if (body === undefined) throw new TypeError(`a ${typeof value} cannot be written as JSON`);
+  return `{"jsonrpc":"${JSONRPC_VERSION}","id":${JSON.stringify(id)},"${member}":${body}}`;
 }
 
 /** JSON-RPC 2.0 over NDJSON: one JSON value per line each way. */
@@ -29,7 +48,15 @@ export class NdjsonCodec implements ClientCodec {
    * servers that do not know it ignore it (a notification is never answered).
    */
   cancel(id: number): Uint8Array {
-    return this.notification('$/cancelRequest', { id });
+    return this.notification(CANCEL_METHOD, { id });
+  }
+
+  result(id: RpcId, value: unknown): Uint8Array {
+    return Buffer.from(resultText(id, value) + '\n');
+  }
+
+  error(id: RpcId, error: RpcErrorObject): Uint8Array {
+    return Buffer.from(errorText(id, error) + '\n');
   }
 
   read(chunk: Uint8Array): Incoming[] {
@@ -39,7 +66,7 @@ export class NdjsonCodec implements ClientCodec {
     for (let nl = bytes.indexOf(NEWLINE, from); nl >= 0; nl = bytes.indexOf(NEWLINE, from)) {
       const line = bytes.toString('utf8', from, nl).trim();
       from = nl + 1;
-      if (line !== '') out.push(...responseOf(JSON.parse(line)));
+      if (line !== '') out.push(...incomingOf(JSON.parse(line)));
     }
     this.buffer.keep(bytes, from);
     return out;
@@ -60,7 +87,15 @@ export class LspCodec implements ClientCodec {
   }
 
   cancel(id: number): Uint8Array {
-    return this.notification('$/cancelRequest', { id });
+    return this.notification(CANCEL_METHOD, { id });
+  }
+
+  result(id: RpcId, value: unknown): Uint8Array {
+    return frame(resultText(id, value));
+  }
+
+  error(id: RpcId, error: RpcErrorObject): Uint8Array {
+    return frame(errorText(id, error));
   }
 
   read(chunk: Uint8Array): Incoming[] {
@@ -77,7 +112,7 @@ export class LspCodec implements ClientCodec {
       const length = contentLength(bytes, from, bodyStart, Number.POSITIVE_INFINITY);
       if (length === BAD_LENGTH) throw new TypeError('LSP message without Content-Length');
       if (bytes.length < bodyStart + length) break;
-      out.push(...responseOf(JSON.parse(bytes.toString('utf8', bodyStart, bodyStart + length))));
+      out.push(...incomingOf(JSON.parse(bytes.toString('utf8', bodyStart, bodyStart + length))));
       from = bodyStart + length;
     }
     this.buffer.keep(bytes, from);

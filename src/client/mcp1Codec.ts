@@ -1,10 +1,11 @@
-import { Packr, Unpackr } from 'msgpackr';
-import type { RpcErrorObject } from '../core/records.js';
+import { Packr } from 'msgpackr';
+import { decodeMsgpack } from '../../operators/codec/msgpack.js';
+import type { RpcErrorObject, RpcId } from '../core/records.js';
+import { INVALID_REQUEST, PARSE_ERROR } from '../core/wire/jsonrpc.js';
 import { MCP1_FLAG_JSON, MCP1_HEADER_BYTES, MCP1_MAGIC, Mcp1Type, writeMcp1Header } from '../core/wire/mcp1.js';
 import { type ClientCodec, type Incoming, ReadBuffer } from './codec.js';
 
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number' });
 
 /** MCP1 (PROTOCOL.md section 3): 16-byte header, MessagePack payload (or JSON with `json`). */
 export class Mcp1Codec implements ClientCodec {
@@ -29,6 +30,17 @@ export class Mcp1Codec implements ClientCodec {
     return header(Mcp1Type.Ping, 0, id, 0);
   }
 
+  /** A type 2 frame with the server request's id (ids this codec read are always u32 numbers). */
+  result(id: RpcId, value: unknown): Uint8Array {
+    return this.frame(Mcp1Type.Response, id as number, value === undefined ? null : value);
+  }
+
+  /** A type 3 frame with the server request's id: `{code, message, data?}`. */
+  error(id: RpcId, error: RpcErrorObject): Uint8Array {
+    const { code, message, data } = error;
+    return this.frame(Mcp1Type.Error, id as number, data === undefined ? { code, message } : { code, message, data });
+  }
+
   read(chunk: Uint8Array): Incoming[] {
     const bytes = this.buffer.with(chunk);
     const out: Incoming[] = [];
@@ -47,6 +59,9 @@ export class Mcp1Codec implements ClientCodec {
       else if (type === Mcp1Type.Error) out.push({ kind: 'error', id, error: value() as RpcErrorObject });
       else if (type === Mcp1Type.StreamItem) out.push({ kind: 'item', id, value: value() });
       else if (type === Mcp1Type.Pong) out.push({ kind: 'pong', id });
+      else if (type === Mcp1Type.Request) out.push(serverRequest(payload, flags, id));
+      else if (type === Mcp1Type.Notification) out.push(...serverNotification(payload, flags));
+      else if (type === Mcp1Type.Cancel) out.push({ kind: 'cancel', id });
       else throw new TypeError(`the server sent MCP1 frame type ${type}, which servers do not send`);
     }
     this.buffer.keep(bytes, from);
@@ -68,7 +83,42 @@ function header(type: number, flags: number, id: number, length: number): Buffer
   return out;
 }
 
+/** A type 1 frame from the server; one that does not read costs only itself, answered as a server answers ours (3.4). */
+function serverRequest(payload: Buffer, flags: number, id: number): Incoming {
+  let value: unknown;
+  try {
+    value = decode(payload, flags);
+  } catch {
+    return { kind: 'invalid', id, error: PARSE_ERROR };
+  }
+  const call = methodCall(value);
+  return call ? { kind: 'request', id, ...call } : { kind: 'invalid', id, error: INVALID_REQUEST };
+}
+
+/** A type 4 frame from the server; one that does not read is dropped, as notifications are never answered. */
+function serverNotification(payload: Buffer, flags: number): Incoming[] {
+  let value: unknown;
+  try {
+    value = decode(payload, flags);
+  } catch {
+    return [];
+  }
+  const call = methodCall(value);
+  return call ? [{ kind: 'notification', ...call }] : [];
+}
+
+function methodCall(value: unknown): { method: string; params: unknown } | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const { method, params } = value as { method?: unknown; params?: unknown };
+  return typeof method === 'string' ? { method, params } : undefined;
+}
+
+/**
+ * The server's payloads reach the application (and, as server requests, its
+ * handlers): decoded as the server decodes ours, with no msgpackr extension and
+ * bounded depth, so that `c1` and the like do not decode (PROTOCOL.md 3.4).
+ */
 function decode(payload: Buffer, flags: number): unknown {
   if (payload.length === 0) return undefined;
-  return flags & MCP1_FLAG_JSON ? JSON.parse(payload.toString('utf8')) : unpackr.unpack(payload);
+  return flags & MCP1_FLAG_JSON ? JSON.parse(payload.toString('utf8')) : decodeMsgpack(payload);
 }
