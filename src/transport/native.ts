@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import type { ListenerInfo, PeerInfo } from '../core/connection.js';
+import { type ListenerInfo, PauseReason, type PeerInfo } from '../core/connection.js';
 import { type ListenError, NativeUnavailableError, OptionsError } from '../core/errors.js';
 import { loadAddon, type NativeAddon, type NativePoller, Rec } from './addon.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
@@ -157,7 +157,12 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
       conn.staged = 0;
       // Negative: closed or ended in the addon; its close record is on its way.
       const unsent = records[i * 2 + 1]!;
-      if (unsent >= 0) conn.unsent = unsent;
+      if (unsent < 0) continue;
+      conn.unsent = unsent;
+      // Reading was paused with the staged bytes counted, but the addon sends at once
+      // and marks a connection for a drain record only past the high-water mark:
+      // at or under it there will be none, so reading resumes here.
+      if ((conn.pausedBy & PauseReason.Write) !== 0 && unsent <= this.writeHighWaterBytes) this.drained(conn);
     }
     this.stagedConns.length = 0;
     this.stagedBytes = 0;
