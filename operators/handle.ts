@@ -8,7 +8,7 @@ import {
   takeWhile,
 } from 'rxjs';
 import type { Connection } from '../src/core/connection.js';
-import { OptionsError, RpcError } from '../src/core/errors.js';
+import { OptionsError, RPC_ERROR_BRAND, RpcError } from '../src/core/errors.js';
 import type {
   CancelRecord,
   Handler,
@@ -274,7 +274,7 @@ class Dispatcher implements Stage {
     if (record.type === 'response') return this.answered(record);
     if (record.type === 'end') {
       // The client sends nothing more: no server request of its can be answered.
-      this.outbox.drop(record.connection);
+      this.outbox.inputEnded(record.connection);
       if (record.connection.closed) this.drop(record.connection);
       else this.inFlight.forgetIfIdle(record.connection);
     }
@@ -534,8 +534,18 @@ function runScheduled(this: SchedulerAction<Call>, call: Call): void {
   if (!call.done) call.owner.run(call);
 }
 
+/**
+ * An RpcError is an answer, from whichever copy of ringwire the handler imported (a
+ * package of handlers may carry its own): every copy's RpcError carries the same
+ * registered symbol. An error that merely looks like one (a gRPC error's numeric
+ * `code`) is a failure, whose message must not reach the wire.
+ */
+function isRpcError(err: unknown): err is { code: number; message: string; data?: unknown } {
+  return err instanceof RpcError || (typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[RPC_ERROR_BRAND] === true);
+}
+
 function errorObject(err: unknown): RpcErrorObject {
-  if (!(err instanceof RpcError) || typeof err.code !== 'number' || typeof err.message !== 'string') return INTERNAL_ERROR;
+  if (!isRpcError(err) || typeof err.code !== 'number' || typeof err.message !== 'string') return INTERNAL_ERROR;
   return err.data === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, data: err.data };
 }
 

@@ -144,6 +144,24 @@ describe('handle()', () => {
       ]);
     });
 
+    it("answers an RpcError of another copy of ringwire (the handlers' own) as an RpcError", async () => {
+      class OtherCopyRpcError extends Error {
+        readonly code = -32001;
+        get [Symbol.for('ringwire.RpcError')](): true {
+          return true;
+        }
+      }
+      const out = await handleAll([
+        request(
+          () => {
+            throw new OtherCopyRpcError('from the other copy');
+          },
+          { id: 1 },
+        ),
+      ]);
+      expect(out).toEqual([answer('error', { error: { code: -32001, message: 'from the other copy' } }, { id: 1 })]);
+    });
+
     it('answers any other failure with -32603 and nothing of the error on the wire', async () => {
       const secret = new Error('password=hunter2');
       const lookalike = Object.assign(new Error('lookalike'), { code: -1 });

@@ -143,16 +143,32 @@ export class Outbox {
     return (out.session ??= {});
   }
 
+  /**
+   * The client sends nothing more (its FIN): no request waiting on it can be
+   * answered, so each is rejected. Its session stays while the connection is open:
+   * its handlers still running may use it.
+   */
+  inputEnded(connection: Connection): void {
+    const out = this.connections.get(connection);
+    if (out !== undefined) this.rejectAll(out, 'the client finished sending before it answered');
+  }
+
   /** The connection closed: every request waiting on it is rejected; its session goes. */
   drop(connection: Connection): void {
     const out = this.connections.get(connection);
     if (out === undefined) return;
     this.connections.delete(connection);
-    const error = new ConnectionClosedError('the connection closed before the client answered');
-    for (const waiting of out.waiting.values()) {
-      waiting.timer?.unsubscribe();
-      waiting.release();
-      waiting.reject(error);
+    this.rejectAll(out, 'the connection closed before the client answered');
+  }
+
+  private rejectAll(out: ConnectionOut, why: string): void {
+    const error = new ConnectionClosedError(why);
+    const waiting = [...out.waiting.values()];
+    out.waiting.clear();
+    for (const w of waiting) {
+      w.timer?.unsubscribe();
+      w.release();
+      w.reject(error);
     }
   }
 

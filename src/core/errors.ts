@@ -17,6 +17,13 @@ import { ErrorCode } from './wire/jsonrpc.js';
  * };
  * ```
  */
+/**
+ * Marks every RpcError, of every copy of ringwire in a process (a registered
+ * symbol), so that one thrown by a handler that imported another copy is still an
+ * answer and not a failure.
+ */
+export const RPC_ERROR_BRAND: unique symbol = Symbol.for('ringwire.RpcError');
+
 export class RpcError extends Error {
   /** The JSON-RPC error code written on the wire. */
   readonly code: number;
@@ -27,6 +34,11 @@ export class RpcError extends Error {
     this.code = code;
     if (data !== undefined) this.data = data;
   }
+  /** See {@link RPC_ERROR_BRAND}. */
+  get [RPC_ERROR_BRAND](): true {
+    return true;
+  }
+
   /** The wire form `{code, message, data?}`. */
   toJSON(): { code: number; message: string; data?: unknown } {
     return this.data === undefined

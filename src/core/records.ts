@@ -246,7 +246,9 @@ export interface HandlerContext {
   readonly notification: boolean;
   /**
    * Sends the caller a notification, written before this request's answer and after
-   * anything sent earlier (PROTOCOL.md 6). Throws a `WriteBackpressureError` when
+   * anything sent earlier (PROTOCOL.md 6). Like `request()` it reaches the caller's
+   * connection, not this call: it may be used after the handler has answered, until
+   * the connection closes. Throws a `WriteBackpressureError` when
    * the caller has not read what it was sent (its unsent output is over
    * `writeHighWaterBytes`): nothing is sent then, so a handler that notifies in a
    * loop cannot fill the server's memory. Throws a `ConnectionClosedError` once
