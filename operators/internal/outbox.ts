@@ -84,10 +84,12 @@ export class Outbox {
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const { connection } = to;
+      // A client that has finished sending can never answer: refused at once, like a closed one.
+      if (connection.inputEnded && !connection.closed) throw new ConnectionClosedError('the client finished sending: it cannot answer');
+      this.check(connection);
       const signal = options.signal;
       if (signal?.aborted) return reject(signal.reason);
       if (handlerSignal?.aborted) return reject(handlerSignal.reason);
-      this.check(connection);
       const out = this.of(connection);
       if (out.waiting.size >= this.limits.maxServerRequests) return reject(new TooManyServerRequestsError(this.limits.maxServerRequests));
       const id = this.newId(out, to.protocol);

@@ -71,4 +71,52 @@ describe.each(matrix())('vscode-jsonrpc over Content-Length framing (%s, %s)', (
     connection.dispose();
     socket.destroy();
   });
+
+  it("receives the server's notifications through onNotification, in order, before the answer (PROTOCOL.md 6)", async () => {
+    const { connection, socket } = await open();
+    const seen: unknown[] = [];
+    connection.onNotification('countdown', (params: unknown) => void seen.push(params));
+    const done = await connection.sendRequest('countdown', 3);
+    expect(done).toBe('done');
+    // vscode-jsonrpc spreads a params array into the handler's arguments.
+    expect(seen).toEqual([2, 1, 0]);
+    connection.dispose();
+    socket.destroy();
+  });
+
+  it("answers the server's requests through onRequest: results and ResponseErrors (PROTOCOL.md 6)", async () => {
+    const { connection, socket } = await open();
+    connection.onRequest('workspace/configuration', (params: unknown) => ({ asked: params, tabSize: 2 }));
+    connection.onRequest('window/showMessageRequest', () => new ResponseError(-32001, 'the user said no'));
+    expect(await connection.sendRequest('ask', 'workspace/configuration', { items: [{ section: 'editor' }] })).toEqual({
+      asked: { items: [{ section: 'editor' }] },
+      tabSize: 2,
+    });
+    const refused = await connection.sendRequest('ask', 'window/showMessageRequest').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ResponseError);
+    expect((refused as ResponseError<unknown>).code).toBe(-32001);
+    expect((refused as ResponseError<unknown>).message).toBe('the user said no');
+    connection.dispose();
+    socket.destroy();
+  });
+
+  it("is told with $/cancelRequest when the server gives up its request, and its handler's token fires", async () => {
+    let cancelled = false;
+    const give = (_p: unknown, ctx: HandlerContext) => ctx.request('slow', { why: 'test' }, { timeoutMs: 100 }).catch(() => 'gave up');
+    const { connection, socket } = await open({ give });
+    connection.onRequest(
+      'slow',
+      (_params: unknown, token) =>
+        new Promise((resolve) =>
+          token.onCancellationRequested(() => {
+            cancelled = true;
+            resolve('late');
+          }),
+        ),
+    );
+    expect(await connection.sendRequest('give')).toBe('gave up');
+    await until(() => cancelled, "the client's token to fire");
+    connection.dispose();
+    socket.destroy();
+  });
 });
