@@ -5,6 +5,10 @@
  *   loadgen client  --unix PATH | --tcp HOST:PORT  --conns N --inflight K --seconds S
  *                   --frame echo:BYTES | ndjson | mcp1   --request FILE  [--warmup S]
  *   loadgen echo    --unix PATH          (a trivial echo server: the ceiling)
+ *   loadgen sink    --unix PATH --conns N --request FILE --lines L --seconds S [--warmup S]
+ *                   (each connection sends the request, reads L newline-ended lines (a
+ *                   server's notifications and its answer), sends it again; prints
+ *                   {"lines":..,"seconds":..,"lps":..}: lines read per second)
  *   loadgen idle    --unix PATH --conns N --hold S  [--request FILE --frame ndjson | mcp1]
  *                   (N idle connections; with --request, each sends it once and reads
  *                   its whole answer first, all answers within S seconds, then holds
@@ -412,6 +416,74 @@ static int run_idle(void) {
   return 0;
 }
 
+static long sink_lines = 0;
+
+typedef struct {
+  int fd;
+  long left; /* lines still to read for the request in flight */
+} sink_t;
+
+/* Sends the whole request (small: it fits the socket buffer of a connection that read everything). */
+static void sink_send(sink_t *c) {
+  size_t off = 0;
+  while (off < request_len) {
+    ssize_t w = write(c->fd, request + off, request_len - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      die("write");
+    }
+    off += (size_t)w;
+  }
+  c->left = sink_lines;
+}
+
+static int run_sink(void) {
+  if (!request || sink_lines < 1) { fprintf(stderr, "sink needs --request FILE and --lines L\n"); return 2; }
+  int ep = epoll_create1(0);
+  if (ep < 0) die("epoll_create1");
+  sink_t *cs = calloc((size_t)conns_n, sizeof(sink_t));
+  if (!cs) die("calloc");
+  for (int i = 0; i < conns_n; i++) {
+    cs[i].fd = dial();
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0) die("epoll_ctl");
+    sink_send(&cs[i]);
+  }
+  static uint8_t buf[1 << 16];
+  struct epoll_event evs[1024];
+  uint64_t start = now_ns(), measure = start + (uint64_t)(warmup * 1e9), end = measure + (uint64_t)(seconds * 1e9);
+  long counted = 0;
+  for (;;) {
+    uint64_t t = now_ns();
+    if (t >= end) break;
+    int n = epoll_wait(ep, evs, 1024, (int)((end - t) / 1000000) + 1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    int measuring = now_ns() >= measure;
+    for (int e = 0; e < n; e++) {
+      sink_t *c = &cs[evs[e].data.u32];
+      for (;;) {
+        ssize_t r = read(c->fd, buf, sizeof(buf));
+        if (r < 0) {
+          if (errno == EAGAIN) break;
+          if (errno == EINTR) continue;
+          die("read");
+        }
+        if (r == 0) fail("server closed a connection");
+        for (const uint8_t *p = buf, *stop = buf + r; (p = memchr(p, '\n', (size_t)(stop - p))) != NULL; p++) {
+          if (measuring) counted++;
+          if (--c->left == 0) sink_send(c);
+        }
+      }
+    }
+  }
+  double secs = (double)(now_ns() - measure) / 1e9;
+  if (printf("{\"lines\":%ld,\"seconds\":%.3f,\"lps\":%.0f}\n", counted, secs, (double)counted / secs) < 0 || fflush(stdout) != 0) die("stdout");
+  return 0;
+}
+
 static uint8_t *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) die(path);
@@ -444,6 +516,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--seconds")) seconds = atof(v);
     else if (!strcmp(k, "--warmup")) warmup = atof(v);
     else if (!strcmp(k, "--hold")) hold = atof(v);
+    else if (!strcmp(k, "--lines")) sink_lines = atol(v);
     else if (!strcmp(k, "--request")) request = read_file(v, &request_len);
     else if (!strcmp(k, "--frame")) {
       if (!strncmp(v, "echo:", 5)) { frame = FRAME_ECHO; echo_bytes = (size_t)atol(v + 5); }
@@ -456,6 +529,7 @@ int main(int argc, char **argv) {
   if (!unix_path && (tcp_host == NULL || !strcmp(mode, "echo"))) { fprintf(stderr, "--unix PATH needed\n"); return 2; }
   if (!strcmp(mode, "echo")) return run_echo();
   if (!strcmp(mode, "idle")) return run_idle();
+  if (!strcmp(mode, "sink")) return run_sink();
   if (!strcmp(mode, "client")) {
     if (!request) {
       request_len = echo_bytes;
