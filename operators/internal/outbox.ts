@@ -143,6 +143,11 @@ export class Outbox {
     return (out.session ??= {});
   }
 
+  /** `connection`'s session object if one was made, without making one. */
+  openSession(connection: Connection): Record<string, unknown> | undefined {
+    return this.connections.get(connection)?.session;
+  }
+
   /** The connection closed: every request waiting on it is rejected; its session goes. */
   drop(connection: Connection): void {
     const out = this.connections.get(connection);
