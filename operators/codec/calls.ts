@@ -81,6 +81,15 @@ export class Context implements HandlerContext {
   get session(): Record<string, unknown> {
     return this.#call.owner.outbox.session(this.#call.record.connection);
   }
+
+  /**
+   * The session of `ctx`'s connection if one was made, without making one: the
+   * worker pool copies it to every call, and most connections never have one.
+   * Any other HandlerContext gives its `session`.
+   */
+  static openSession(ctx: HandlerContext): Record<string, unknown> | undefined {
+    return #call in ctx ? ctx.#call.owner.outbox.openSession(ctx.#call.record.connection) : ctx.session;
+  }
 }
 
 /** Where a request's caller is sent to: its connection, in its protocol and (MCP1) payload encoding. */

@@ -155,6 +155,11 @@ export class Outbox {
     if (out !== undefined) this.rejectAll(out, 'the client finished sending before it answered');
   }
 
+  /** `connection`'s session object if one was made, without making one. */
+  openSession(connection: Connection): Record<string, unknown> | undefined {
+    return this.connections.get(connection)?.session;
+  }
+
   /** The connection closed: every request waiting on it is rejected; its session goes. */
   drop(connection: Connection): void {
     const out = this.connections.get(connection);

@@ -122,7 +122,10 @@ export async function ask(params: unknown, ctx: HandlerContext): Promise<unknown
   try {
     return await ctx.request(method, args);
   } catch (error) {
-    if (error instanceof RpcError) throw new RpcError(error.code, error.message);
+    // By its numeric code, not instanceof: in a worker thread the client's error is not this module's RpcError.
+    if (error instanceof Error && Number.isInteger((error as { code?: unknown }).code)) {
+      throw new RpcError((error as RpcError).code, error.message);
+    }
     throw error;
   }
 }

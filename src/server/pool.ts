@@ -1,18 +1,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { Observable, type Subscriber } from 'rxjs';
-import { OptionsError, RpcError } from '../core/errors.js';
-import type { Handler, HandlerContext, Handlers, RpcErrorObject } from '../core/records.js';
-import { ErrorCode } from '../core/wire/jsonrpc.js';
+import { OptionsError } from '../core/errors.js';
+import type { Handler, HandlerContext, Handlers } from '../core/records.js';
 import { moduleSpecifier } from './handlers.js';
+import { WorkerCall } from './workerCall.js';
 
-/**
- * How long a cancelled handler in a worker may take to honour its `ctx.signal`
- * before its worker is terminated (a CPU-bound handler never looks at it).
- */
-export const CANCEL_GRACE_MS = 1000;
+export { CANCEL_GRACE_MS } from './workerCall.js';
 
 /** A handlers module running in worker threads. */
 export interface WorkerPool {
@@ -30,35 +24,6 @@ export interface WorkerPoolOptions {
   readonly workers: number;
   /** A worker died with nothing in flight. */
   readonly onError?: (error: unknown) => void;
-}
-
-/**
- * How a worker tells a handler's failure (anything thrown but an RpcError): its
- * message and stack, for the main thread to report; the caller gets -32603 alone.
- */
-interface WorkerFailure {
-  readonly message: string;
-  readonly stack?: string;
-}
-type TaskResult = { value: unknown } | { error: RpcErrorObject } | { failure: WorkerFailure } | { stream: true };
-/** From the worker: items, 'end', 'error' or 'failure'. 'fail' is the main thread's own: the worker died. */
-type StreamMessage =
-  | { t: 'item'; v: unknown }
-  | { t: 'end' }
-  | { t: 'error'; e: RpcErrorObject }
-  | { t: 'failure'; f: WorkerFailure }
-  | { t: 'fail'; error: unknown };
-
-/** An RpcError to answer with, as the handler threw it in its worker. */
-function workerError(error: RpcErrorObject): RpcError {
-  return new RpcError(error.code, error.message, error.data);
-}
-
-/** A handler's failure in its worker, as an Error here: handle() answers -32603 and reports it. */
-function failureError(failure: WorkerFailure): Error {
-  const error = new Error(failure.message);
-  if (failure.stack !== undefined) error.stack = failure.stack;
-  return error;
 }
 
 /**
@@ -109,102 +74,6 @@ export async function createWorkerPool(options: WorkerPoolOptions): Promise<Work
  */
 function proxy(piscina: Piscina, method: string): Handler {
   return (params: unknown, ctx: HandlerContext) => new WorkerCall(piscina, method, params, ctx).result;
-}
-
-/** One handler call in a worker: its port, its cancellation, its stream. */
-class WorkerCall {
-  readonly result: Promise<unknown>;
-  private readonly port: MessagePort;
-  private readonly force = new AbortController();
-  private graceTimer: NodeJS.Timeout | undefined;
-  private streaming = false;
-  private finished = false;
-  private aborted = false;
-  private buffered: StreamMessage[] = [];
-  private subscriber: Subscriber<unknown> | undefined;
-
-  constructor(
-    piscina: Piscina,
-    method: string,
-    params: unknown,
-    private readonly ctx: HandlerContext,
-  ) {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    if (ctx.signal.aborted) this.abort();
-    else ctx.signal.addEventListener('abort', this.abort);
-    const task = { method, params, peer: { ...ctx.peer }, notification: ctx.notification, port: port2 };
-    const run = piscina.run(task, { transferList: [port2] as never, signal: this.force.signal }) as Promise<TaskResult>;
-    this.result = new Promise<unknown>((resolve, reject) => {
-      port1.on('message', (m: StreamMessage | { t: 'stream' }) => {
-        if (m.t === 'stream') {
-          this.streaming = true;
-          resolve(this.stream());
-        } else this.deliver(m);
-      });
-      run.then(
-        (r) => {
-          if ('stream' in r) {
-            // Items and 'end' may still be on their way over the port; a cancelled stream sends no 'end'.
-            if (this.aborted) this.finish();
-            return;
-          }
-          this.finish();
-          if ('error' in r) reject(workerError(r.error));
-          else if ('failure' in r) reject(failureError(r.failure));
-          else resolve(r.value);
-        },
-        (cause: unknown) => {
-          // The worker died (process.exit, an uncaught throw) or was terminated after the grace
-          // period. Not an RpcError: handle() answers -32603 and reports it, unless cancelled.
-          const error = this.aborted ? new RpcError(ErrorCode.RequestCancelled, 'Request cancelled') : cause;
-          if (this.streaming) this.deliver({ t: 'fail', error });
-          this.finish();
-          reject(error);
-        },
-      );
-    });
-  }
-
-  /** Fires the worker-side ctx.signal; a handler that ignores it loses its worker after CANCEL_GRACE_MS. */
-  private readonly abort = (): void => {
-    if (this.aborted || this.finished) return;
-    this.aborted = true;
-    this.port.postMessage('abort');
-    this.graceTimer = setTimeout(() => this.force.abort(), CANCEL_GRACE_MS);
-    this.graceTimer.unref();
-  };
-
-  private stream(): Observable<unknown> {
-    return new Observable<unknown>((subscriber) => {
-      this.subscriber = subscriber;
-      for (const m of this.buffered.splice(0)) this.deliver(m);
-      return () => {
-        this.subscriber = undefined;
-        if (!this.finished) this.abort();
-      };
-    });
-  }
-
-  private deliver(m: StreamMessage): void {
-    const subscriber = this.subscriber;
-    if (subscriber === undefined) {
-      if (!this.finished) this.buffered.push(m);
-      return;
-    }
-    if (m.t === 'item') return subscriber.next(m.v);
-    this.finish();
-    if (m.t === 'end') subscriber.complete();
-    else subscriber.error(m.t === 'fail' ? m.error : m.t === 'failure' ? failureError(m.f) : workerError(m.e));
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.ctx.signal.removeEventListener('abort', this.abort);
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.port.close();
-  }
 }
 
 /** worker.mjs sits beside this file, in src/ and (copied by tsc's allowJs) in dist/. */

@@ -5,9 +5,12 @@
 //
 // Piscina calls the default export once per task. A task either asks for the
 // module's method names ({ op: 'methods' }) or calls one handler. Each call gets
-// its own MessagePort: the main thread posts 'abort' on it to fire the handler's
-// ctx.signal, and the worker posts stream items on it, then 'end' or 'error'.
+// its own MessagePort: the main thread posts an abort on it to fire the handler's
+// ctx.signal, and the worker posts stream items on it, then 'end' or 'error'. The
+// handler's notifications, requests and session writes go over it too
+// (workerChannel.mjs).
 import { workerData } from 'node:worker_threads';
+import { CallChannel } from './workerChannel.mjs';
 
 const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found' };
 
@@ -22,31 +25,36 @@ export default async function runTask(task) {
   return call(handlers, task);
 }
 
-async function call(handlers, { method, params, peer, notification, port }) {
-  const controller = new AbortController();
-  // Messages posted before this task started are queued on the port and arrive now.
-  port.on('message', (message) => {
-    if (message === 'abort') controller.abort(new Error('Request cancelled'));
-  });
+async function call(handlers, { method, params, peer, listener, notification, session, port }) {
+  const channel = new CallChannel(port, session);
   const handler = handlers[method];
-  if (handler === undefined) return { error: METHOD_NOT_FOUND };
-  const ctx = { signal: controller.signal, peer, method, notification };
+  if (handler === undefined) return { error: METHOD_NOT_FOUND, posted: channel.end() };
+  const ctx = channel.context({ peer, listener, method, notification });
   try {
     let result = handler(params, ctx);
     if (isThenable(result)) result = await result;
     if (isSubscribable(result)) {
       // Tells the main thread to answer with a stream before the first item arrives.
-      port.postMessage({ t: 'stream' });
-      await streamTo(port, result, controller.signal);
+      channel.post({ t: 'stream' });
+      await streamTo(channel, result);
+      channel.end();
       return { stream: true };
     }
-    return { value: result };
+    channel.flush();
+    // `posted` makes the main thread handle every message posted before it acts on this answer.
+    return { value: result, posted: channel.end() };
   } catch (error) {
-    return answerOf(error);
+    try {
+      channel.flush();
+    } catch {
+      // The handler's own error is the answer; the session keys that could be copied were.
+    }
+    return { ...answerOf(error), posted: channel.end() };
   }
 }
 
-function streamTo(port, observable, signal) {
+function streamTo(channel, observable) {
+  const signal = channel.signal;
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     let finished = false;
@@ -55,7 +63,7 @@ function streamTo(port, observable, signal) {
       if (finished) return;
       finished = true;
       signal.removeEventListener('abort', onAbort);
-      if (message) port.postMessage(message);
+      if (message) channel.post(flushed(channel, message));
       resolve();
     };
     const onAbort = () => {
@@ -64,7 +72,7 @@ function streamTo(port, observable, signal) {
     };
     signal.addEventListener('abort', onAbort);
     subscription = observable.subscribe({
-      next: (value) => port.postMessage({ t: 'item', v: value }),
+      next: (value) => channel.post({ t: 'item', v: value }),
       error: (error) => {
         const answer = answerOf(error);
         finish('failure' in answer ? { t: 'failure', f: answer.failure } : { t: 'error', e: answer.error });
@@ -72,6 +80,17 @@ function streamTo(port, observable, signal) {
       complete: () => finish({ t: 'end' }),
     });
   });
+}
+
+// The session's changes go before the stream's last message, which ends the call on
+// the main thread; a change that cannot be copied fails the stream.
+function flushed(channel, message) {
+  try {
+    channel.flush();
+    return message;
+  } catch (error) {
+    return message.t === 'end' ? { t: 'failure', f: answerOf(error).failure } : message;
+  }
 }
 
 // An RpcError, from whichever copy of ringwire the module imported (an Error whose
