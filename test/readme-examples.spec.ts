@@ -76,7 +76,7 @@ describe('README examples', () => {
   it('2. app.mjs serves my-handlers.mjs and prints what its comments say', async () => {
     const { code, stdout, stderr } = await runToEnd('app.mjs');
     expect(stderr).toBe('');
-    expect(stdout.split('\n').filter(Boolean)).toEqual(['0.25', '-32602 Division by zero', '0', '1', '2']);
+    expect(stdout.split('\n').filter(Boolean)).toEqual(['0.25', '-32602 Division by zero', 'checking the docs', 'deployed', '0', '1', '2']);
     expect(code).toBe(0);
   }, 30_000);
 

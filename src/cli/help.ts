@@ -51,6 +51,12 @@ Limits (docs/PROTOCOL.md section 4):
                           reading is cancelled past 16 times this
   --drain-timeout MS      on SIGTERM or SIGINT, how long in-flight requests may
                           take to finish (default 10000)
+  --max-server-requests N requests a handler may have sent one client and not had
+                          answered; past it the handler's request fails at once
+                          (default 64)
+  --server-request-timeout MS
+                          how long a handler's request to its client waits for the
+                          answer (default 30000)
 
 Reporting:
   --stats-every S         print a one-line summary every S seconds

@@ -74,6 +74,37 @@ describe.each(transports())('ringwire serve limit flags reach the server (%s)', 
     await client.close();
   });
 
+  it('--server-request-timeout: a client that does not answer the demo ask is given up on in that time', async () => {
+    const { unix } = await serve('--server-request-timeout', '200');
+    const client = await connect(unix);
+    // The client has no handler for 'quiet': it answers -32601, so give it none at all.
+    const silent = await rawSocket(unix);
+    silent.socket.write('{"jsonrpc":"2.0","id":1,"method":"ask","params":["quiet"]}\n');
+    let text = '';
+    silent.socket.on('data', (d: Buffer) => (text += d.toString()));
+    const started = Date.now();
+    while (!text.includes('"id":1,"error"') && Date.now() - started < 5000) await delay(10);
+    expect(text).toContain('"id":1,"error":{"code":-32603');
+    expect(Date.now() - started).toBeLessThan(2000);
+    silent.socket.destroy();
+    await client.close();
+  });
+
+  it("--max-server-requests: past it, a handler's request to its client fails at once", async () => {
+    const { unix } = await serve('--max-server-requests', '1');
+    const { socket } = await rawSocket(unix);
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.write(
+      '{"jsonrpc":"2.0","id":1,"method":"ask","params":["first"]}\n{"jsonrpc":"2.0","id":2,"method":"ask","params":["second"]}\n',
+    );
+    const started = Date.now();
+    while (!text.includes('"id":2,"error"') && Date.now() - started < 5000) await delay(10);
+    expect(text).toContain('"id":2,"error":{"code":-32603');
+    expect(text.match(/"method":"(first|second)"/g)).toEqual(['"method":"first"']);
+    socket.destroy();
+  });
+
   it('--drain-timeout bounds the SIGTERM drain, and the drain message says how long', async () => {
     const { cli, unix } = await serve('--drain-timeout', '300');
     const client = await connect(unix, { protocol: 'mcp1' });
