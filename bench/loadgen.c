@@ -306,6 +306,16 @@ typedef struct {
   uint8_t head[16];
 } idle_t;
 
+/* One read of a non-blocking socket: what it read, 0 at EOF, or -1 when nothing is ready. */
+static ssize_t read_ready(int fd, uint8_t *buf, size_t n) {
+  for (;;) {
+    ssize_t r = read(fd, buf, n);
+    if (r >= 0) return r;
+    if (errno == EAGAIN) return -1;
+    if (errno != EINTR) die("read");
+  }
+}
+
 static void __attribute__((noreturn)) fail(const char *what) {
   fprintf(stderr, "loadgen: %s\n", what);
   exit(1);
@@ -377,12 +387,8 @@ static void idle_answers(idle_t *cs, uint64_t deadline) {
       }
       if (!(evs[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
       for (;;) {
-        ssize_t r = read(c->fd, buf, sizeof(buf));
-        if (r < 0) {
-          if (errno == EAGAIN) break;
-          if (errno == EINTR) continue;
-          die("read");
-        }
+        ssize_t r = read_ready(c->fd, buf, sizeof(buf));
+        if (r < 0) break;
         if (r == 0) fail("server closed a connection before answering");
         if (idle_take(c, buf, (size_t)r)) {
           if (epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL) < 0) die("epoll_ctl");
@@ -465,12 +471,8 @@ static int run_sink(void) {
     for (int e = 0; e < n; e++) {
       sink_t *c = &cs[evs[e].data.u32];
       for (;;) {
-        ssize_t r = read(c->fd, buf, sizeof(buf));
-        if (r < 0) {
-          if (errno == EAGAIN) break;
-          if (errno == EINTR) continue;
-          die("read");
-        }
+        ssize_t r = read_ready(c->fd, buf, sizeof(buf));
+        if (r < 0) break;
         if (r == 0) fail("server closed a connection");
         for (const uint8_t *p = buf, *stop = buf + r; (p = memchr(p, '\n', (size_t)(stop - p))) != NULL; p++) {
           if (measuring) counted++;

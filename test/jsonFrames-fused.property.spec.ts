@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { map, type OperatorFunction, pipe, Subject } from 'rxjs';
+import { map, type OperatorFunction, pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { decodeJsonRpc } from '../operators/decodeJsonRpc.js';
 import { jsonFrames } from '../operators/jsonFrames.js';
 import type { PipelineRecord } from '../src/core/records.js';
-import { testConnection } from '../src/testing/index.js';
+import { runCut } from './fixtures/cutStream.js';
 import {
   brokenValuePiece,
   cutOffTail,
@@ -88,26 +88,12 @@ const piece = fc.oneof(
   { weight: 1, arbitrary: brokenValuePiece },
 );
 
-/** Feeds the stream cut at `cuts` (each slice in its own buffer), then ends it; returns what came out, connection left out. */
+/** Feeds the stream cut at `cuts`, then ends it; what came out, connection left out. */
 function run(op: Op, bytes: Uint8Array, cuts: number[]): unknown[] {
-  const conn = testConnection();
-  const input = new Subject<PipelineRecord>();
-  const out: unknown[] = [];
-  input.pipe(op).subscribe({
-    next: (r) => {
-      const { connection: _c, ...rest } = r as PipelineRecord & { batch?: { replies: unknown[] } };
-      out.push(rest);
-    },
-    error: (e: unknown) => out.push({ error: String(e) }),
+  return runCut(op, bytes, cuts, 'jsonrpc', (r) => {
+    const { connection: _c, ...rest } = r as PipelineRecord & { batch?: { replies: unknown[] } };
+    return rest;
   });
-  let at = 0;
-  for (const cut of [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b).concat(bytes.length)) {
-    input.next({ type: 'data', connection: conn, bytes: bytes.slice(at, cut), protocol: 'jsonrpc' });
-    at = cut;
-  }
-  input.next({ type: 'end', connection: conn });
-  input.complete();
-  return out;
 }
 
 describe('jsonFrames() fused with decodeJsonRpc()', () => {

@@ -9,14 +9,13 @@
  * @module
  */
 import type { RpcId } from '../../src/core/records.js';
+import { SHORT_TEXT, writeDigits, writeText } from './jsonBytes.js';
 import { SLAB_ITEM_MAX, slabRoom, slabStart, slabTake } from './slab.js';
-import { utf8WriteAt, utf8WriteShort } from './utf8.js';
 
 const HEAD = new TextEncoder().encode('{"jsonrpc":"2.0","id":');
 const MIDDLE = new TextEncoder().encode(',"result":');
 /** Head, the longest id this writes by hand (10 digits), middle, `}` and the newline. */
 const FIXED = HEAD.length + 10 + MIDDLE.length + 2;
-const ZERO = 0x30;
 
 /**
  * `{"jsonrpc":"2.0","id":ID,"result":RESULT}\n` for an id from 0 to 2^31-1, or
@@ -79,27 +78,3 @@ function writePlainString(out: Uint8Array, at: number, s: string): number {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-
-/**
- * Writes `text` (JSON, so no lone surrogates: both writers give the same bytes) as
- * UTF-8 at `at`; returns where it ends.
- */
-function writeText(out: Uint8Array, at: number, text: string): number {
-  if (text.length <= SHORT_TEXT) return utf8WriteShort(out, at, text);
-  return at + utf8WriteAt(out, at, text);
-}
-
-/** Up to this many UTF-16 units, text is copied by hand (measured: faster up to about 24). */
-const SHORT_TEXT = 24;
-
-/** Writes non-negative int32 `n` in decimal at `at`; returns where it ends. */
-function writeDigits(out: Uint8Array, at: number, n: number): number {
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = (rest / 10) | 0) digits++;
-  const end = at + digits;
-  for (let i = end - 1; i >= at; i--) {
-    out[i] = ZERO + (n % 10);
-    n = (n / 10) | 0;
-  }
-  return end;
-}

@@ -10,6 +10,7 @@ import { connect } from '../../src/client/connect.js';
 import type { HandlerContext } from '../../src/core/records.js';
 import { demoHandlers, sleep } from '../../src/handlers/demo.js';
 import { delay, matrix, rawClient, startServer, until, useCleanup } from '../fixtures/harness.js';
+import { jsonValues } from '../fixtures/wire.js';
 import type { RawClient } from '../helpers/rawClient.js';
 
 useCleanup();
@@ -31,19 +32,7 @@ const ping = (id: number) => ({ jsonrpc: '2.0', id, method: 'ping' });
 
 /** The JSON values the server wrote, NDJSON or Content-Length framed. */
 function answers(client: RawClient, framing: Framing): unknown[] {
-  const text = client.text();
-  if (framing !== 'lsp') {
-    return text
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as unknown);
-  }
-  const out: unknown[] = [];
-  for (const match of text.matchAll(/Content-Length: (\d+)\r\n\r\n/g)) {
-    const start = match.index + match[0].length;
-    out.push(JSON.parse(text.slice(start, start + Number(match[1]))));
-  }
-  return out;
+  return jsonValues(client.text(), framing === 'lsp');
 }
 
 async function answered(client: RawClient, framing: Framing, count: number, timeoutMs = 2000): Promise<unknown[]> {
