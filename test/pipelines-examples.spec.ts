@@ -85,16 +85,7 @@ const EXPECTED: Record<string, string[]> = {
     '[log] mcp1 nope',
     '-32601 Method not found',
   ],
-  'quota-server.mjs': [
-    'jsonrpc quota 1',
-    'pong',
-    'jsonrpc quota 0',
-    'pong',
-    'mcp1 quota 1',
-    'pong',
-    'mcp1 quota 0',
-    'pong',
-  ],
+  'quota-server.mjs': ['jsonrpc quota 1', 'pong', 'jsonrpc quota 0', 'pong', 'mcp1 quota 1', 'pong', 'mcp1 quota 0', 'pong'],
   'own-pipeline-notify.mjs': ['{"jsonrpc":"2.0","method":"hello","params":["ping"]}', '{"jsonrpc":"2.0","id":1,"result":"pong"}'],
   'framing-server.mjs': [
     'short',
