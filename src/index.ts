@@ -50,6 +50,7 @@ export { type ConnectionCount, formatStatsLine, type ServerStats } from './serve
 export { listen } from './transport/listen.js';
 export type {
   ConnectionEvent,
+  FdListen,
   ListenOptions,
   ListenTarget,
   TcpListen,

@@ -6,8 +6,10 @@
 #include <uv.h>
 
 #include <arpa/inet.h>
+#include <sys/un.h>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -17,6 +19,7 @@
 #include "backend.h"
 #include "config.h"
 #include "loop.h"
+#include "sockets.h"
 
 namespace {
 
@@ -34,6 +37,87 @@ struct UvHandles {
   Poller* owner;
 };
 
+void ThrowErrno(Napi::Env env, int err, const std::string& what) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.ThrowAsJavaScriptException();
+}
+
+bool IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int lo, int hi, int* out) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    Napi::TypeError::New(info.Env(), std::string(name) + " (number) expected").ThrowAsJavaScriptException();
+    return false;
+  }
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int>(d))) {
+    Napi::RangeError::New(info.Env(), std::string(name) + " out of range").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<int>(d);
+  return true;
+}
+// An optional list of uids (null or undefined: none given).
+bool UidsArg(const Napi::CallbackInfo& info, size_t i, std::vector<uint32_t>* uids) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return true;
+  if (!info[i].IsArray()) {
+    Napi::TypeError::New(info.Env(), "allowUids must be an array of uids").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Array a = info[i].As<Napi::Array>();
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value v = a.Get(k);
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= 0xffffffffu) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+      Napi::TypeError::New(info.Env(), "allowUids must hold non-negative integers").ThrowAsJavaScriptException();
+      return false;
+    }
+    uids->push_back(static_cast<uint32_t>(d));
+  }
+  return true;
+}
+
+// A string argument without NUL bytes (paths, hosts).
+bool StringArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) {
+    Napi::TypeError::New(info.Env(), std::string(name) + " (string) expected").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  if (out->find('\0') != std::string::npos) {
+    Napi::TypeError::New(info.Env(), std::string(name) + " contains a NUL byte").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// [family, address, port] of a socket address, as JS sees listeners: family 'unix'
+// (address the path, '@name' for the abstract namespace, '' unnamed), 'IPv4', 'IPv6'.
+Napi::Array AddressInfo(Napi::Env env, const sockaddr_storage& ss, socklen_t len) {
+  Napi::Array out = Napi::Array::New(env, 3);
+  if (ss.ss_family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);
+    size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+    std::string path(un->sun_path, n);
+    if (!path.empty() && path[0] == '\0') path[0] = '@';
+    else path = path.c_str();  // a named path ends at its NUL
+    out.Set(0u, "unix");
+    out.Set(1u, path);
+    out.Set(2u, Napi::Number::New(env, 0));
+    return out;
+  }
+  char text[INET6_ADDRSTRLEN] = {0};
+  bool v4 = ss.ss_family == AF_INET;
+  const void* a = v4 ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr)
+                     : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr);
+  inet_ntop(v4 ? AF_INET : AF_INET6, a, text, sizeof(text));
+  uint16_t port = v4 ? reinterpret_cast<const sockaddr_in*>(&ss)->sin_port
+                     : reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port;
+  out.Set(0u, v4 ? "IPv4" : "IPv6");
+  out.Set(1u, text);
+  out.Set(2u, Napi::Number::New(env, ntohs(port)));
+  return out;
+}
+
 class Poller : public Napi::ObjectWrap<Poller> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -41,6 +125,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
                        {
                            InstanceMethod("listenUnix", &Poller::ListenUnix),
                            InstanceMethod("listenTcp", &Poller::ListenTcp),
+                           InstanceMethod("listenFd", &Poller::ListenFd),
                            InstanceMethod("closeListener", &Poller::CloseListener),
                            InstanceMethod("write", &Poller::Write),
                            InstanceMethod("writeStaged", &Poller::WriteStaged),
@@ -153,12 +238,6 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return v.As<Napi::Number>().DoubleValue();
   }
 
-  static void ThrowErrno(Napi::Env env, int err, const std::string& what) {
-    Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-    e.Set("errno", Napi::Number::New(env, err));
-    e.ThrowAsJavaScriptException();
-  }
-
   bool Alive(Napi::Env env) {
     if (loop_) return true;
     Napi::Error::New(env, "the poller was destroyed").ThrowAsJavaScriptException();
@@ -181,19 +260,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return true;
   }
 
-  static bool IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int lo, int hi, int* out) {
-    if (info.Length() <= i || !info[i].IsNumber()) {
-      Napi::TypeError::New(info.Env(), std::string(name) + " (number) expected").ThrowAsJavaScriptException();
-      return false;
-    }
-    double d = info[i].As<Napi::Number>().DoubleValue();
-    if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int>(d))) {
-      Napi::RangeError::New(info.Env(), std::string(name) + " out of range").ThrowAsJavaScriptException();
-      return false;
-    }
-    *out = static_cast<int>(d);
-    return true;
-  }
+
 
   // listenUnix(path, mode, backlog, allowUids: number[] | null) -> listener id
   Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
@@ -213,22 +280,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (!IntArg(info, 1, "mode", 0, 0777, &mode) || !IntArg(info, 2, "backlog", 1, 65535, &backlog))
       return env.Undefined();
     std::vector<uint32_t> uids;
-    if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
-      if (!info[3].IsArray()) {
-        Napi::TypeError::New(env, "allowUids must be an array of uids").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      Napi::Array a = info[3].As<Napi::Array>();
-      for (uint32_t i = 0; i < a.Length(); i++) {
-        Napi::Value v = a.Get(i);
-        double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-        if (!(d >= 0 && d <= 0xffffffffu) || d != static_cast<double>(static_cast<uint32_t>(d))) {
-          Napi::TypeError::New(env, "allowUids must hold non-negative integers").ThrowAsJavaScriptException();
-          return env.Undefined();
-        }
-        uids.push_back(static_cast<uint32_t>(d));
-      }
-    }
+    if (!UidsArg(info, 3, &uids)) return env.Undefined();
     int id = loop_->listen_unix(path.c_str(), mode, backlog, std::move(uids));
     if (id < 0) {
       ThrowErrno(env, -id, "cannot listen on " + path);
@@ -262,6 +314,40 @@ class Poller : public Napi::ObjectWrap<Poller> {
     Napi::Array out = Napi::Array::New(env, 2);
     out.Set(0u, Napi::Number::New(env, id));
     out.Set(1u, Napi::Number::New(env, bound));
+    return out;
+  }
+
+  // listenFd(fd, allowUids: number[] | null) -> [listener id, family, address, port].
+  // The fd is a listening socket someone else made (systemd, a parent process).
+  Napi::Value ListenFd(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    int fd;
+    if (!IntArg(info, 0, "fd", 0, INT_MAX, &fd)) return env.Undefined();
+    std::vector<uint32_t> uids;
+    if (!UidsArg(info, 1, &uids)) return env.Undefined();
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    int rc = rw::sock_adopt_listener(fd, &ss, &len);
+    if (rc < 0) {
+      ThrowErrno(env, -rc, "fd " + std::to_string(fd) + " is not a listening stream socket");
+      return env.Undefined();
+    }
+    bool unix_socket = ss.ss_family == AF_UNIX;
+    if (!unix_socket && !uids.empty()) {
+      Napi::TypeError::New(env, "allowUids applies to Unix sockets only").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int id = loop_->adopt_listener(fd, unix_socket, std::move(uids));
+    if (id < 0) {
+      ThrowErrno(env, -id, "cannot watch fd " + std::to_string(fd));
+      return env.Undefined();
+    }
+    UpdateRef();
+    Napi::Array where = AddressInfo(env, ss, len);
+    Napi::Array out = Napi::Array::New(env, 4);
+    out.Set(0u, Napi::Number::New(env, id));
+    for (uint32_t k = 0; k < 3; k++) out.Set(k + 1, where.Get(k));
     return out;
   }
 
@@ -497,7 +583,93 @@ class Poller : public Napi::ObjectWrap<Poller> {
   bool destroy_pending_ = false;
 };
 
+// Sockets made for other processes to accept on (ringwire serve --processes): bound
+// and listening, but watched by no loop here. Each returns the fd; closeFd gives it up.
+
+// bindUnix(path, mode, backlog) -> fd
+Napi::Value BindUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  int mode, backlog;
+  if (!StringArg(info, 0, "path", &path) || !IntArg(info, 1, "mode", 0, 0777, &mode) ||
+      !IntArg(info, 2, "backlog", 1, 65535, &backlog))
+    return env.Undefined();
+  int fd = rw::sock_listen_unix(path.c_str(), mode, backlog);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "cannot listen on " + path);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// bindTcp(host, port, backlog, ipv6Only) -> [fd, bound port]
+Napi::Value BindTcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string host;
+  int port, backlog;
+  if (!StringArg(info, 0, "host", &host) || !IntArg(info, 1, "port", 0, 65535, &port) ||
+      !IntArg(info, 2, "backlog", 1, 65535, &backlog))
+    return env.Undefined();
+  if (info.Length() < 4 || !info[3].IsBoolean()) {
+    Napi::TypeError::New(env, "ipv6Only (boolean) expected").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int bound = 0;
+  int fd = rw::sock_listen_tcp(host.c_str(), port, backlog, false, info[3].As<Napi::Boolean>().Value(), &bound);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "cannot listen on " + host + ":" + std::to_string(port));
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fd));
+  out.Set(1u, Napi::Number::New(env, bound));
+  return out;
+}
+
+// closeFd(fd): only for fds bindUnix/bindTcp returned.
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!IntArg(info, 0, "fd", 0, INT_MAX, &fd)) return env.Undefined();
+  int rc = rw::sock_close(fd);
+  if (rc < 0) ThrowErrno(env, -rc, "cannot close fd " + std::to_string(fd));
+  return env.Undefined();
+}
+
+// sockName(fd) -> [family, address, port], for a socket some other code adopts (node:net).
+Napi::Value SockName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!IntArg(info, 0, "fd", 0, INT_MAX, &fd)) return env.Undefined();
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+    ThrowErrno(env, errno, "getsockname of fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  if (ss.ss_family != AF_UNIX && ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
+    ThrowErrno(env, EAFNOSUPPORT, "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  return AddressInfo(env, ss, len);
+}
+
+// sendDatagram(path, text): sd_notify's one datagram to NOTIFY_SOCKET.
+Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path, text;
+  if (!StringArg(info, 0, "path", &path) || !StringArg(info, 1, "text", &text)) return env.Undefined();
+  int rc = rw::sock_send_datagram(path.c_str(), text.data(), text.size());
+  if (rc < 0) ThrowErrno(env, -rc, "cannot send to " + path);
+  return env.Undefined();
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("bindUnix", Napi::Function::New(env, BindUnix, "bindUnix"));
+  exports.Set("bindTcp", Napi::Function::New(env, BindTcp, "bindTcp"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("sockName", Napi::Function::New(env, SockName, "sockName"));
+  exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram, "sendDatagram"));
   exports.Set("Poller", Poller::Init(env));
   exports.Set("backend", Napi::String::New(env, rw::backend_name()));
   return exports;

@@ -128,6 +128,23 @@ int Loop::listen_tcp(const char* host, int port, int backlog, bool reuse_port, b
   return id;
 }
 
+int Loop::adopt_listener(int fd, bool unix_socket, std::vector<uint32_t> allow_uids) {
+  if (fd < 0) return -EBADF;
+  Listener l;
+  l.fd = fd;
+  l.unix_socket = unix_socket;
+  l.allow_uids = std::move(allow_uids);
+  int id = add_listener(listeners_, std::move(l));
+  int rc = id < 0 ? id
+                  : backend_add(bfd_, fd, kListenerBit | static_cast<uint32_t>(id), kReadable | kExclusive);
+  if (rc < 0) {
+    if (id >= 0) listeners_[id].fd = -1;
+    return rc;  // the fd stays open: whoever passed it still owns it
+  }
+  listener_count_++;
+  return id;
+}
+
 int Loop::close_listener(int id) {
   if (id < 0 || static_cast<size_t>(id) >= listeners_.size() || listeners_[id].fd < 0)
     return -EBADF;

@@ -78,6 +78,9 @@ class Loop {
   int listen_unix(const char* path, int mode, int backlog, std::vector<uint32_t> allow_uids);
   int listen_tcp(const char* host, int port, int backlog, bool reuse_port, bool v6only,
                  int* bound_port);
+  // A listening socket made elsewhere (sock_adopt_listener has checked it). Watched
+  // with kExclusive: other processes may be accepting on it too.
+  int adopt_listener(int fd, bool unix_socket, std::vector<uint32_t> allow_uids);
   int close_listener(int id);
 
   // JS-side operations on a connection; all are no-ops on closed slots.

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,7 +16,7 @@
 
 namespace rw {
 
-[[maybe_unused]] static int set_nonblock_cloexec(int fd) {
+static int set_nonblock_cloexec(int fd) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
   int fdfl = fcntl(fd, F_GETFD);
@@ -118,6 +119,52 @@ int sock_listen_tcp(const char* host, int port, int backlog, bool reuse_port, bo
                     ? ntohs(reinterpret_cast<sockaddr_in6*>(&got)->sin6_port)
                     : ntohs(reinterpret_cast<sockaddr_in*>(&got)->sin_port);
   return fd;
+}
+
+int sock_adopt_listener(int fd, sockaddr_storage* addr, socklen_t* len) {
+  int type = 0;
+  socklen_t tlen = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0) return -errno;
+  if (type != SOCK_STREAM) return -ESOCKTNOSUPPORT;
+#ifdef SO_ACCEPTCONN
+  int listening = 0;
+  socklen_t llen = sizeof(listening);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) < 0) return -errno;
+  if (!listening) return -EINVAL;
+#endif
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(addr), len) < 0) return -errno;
+  if (addr->ss_family != AF_UNIX && addr->ss_family != AF_INET && addr->ss_family != AF_INET6)
+    return -EAFNOSUPPORT;
+  return set_nonblock_cloexec(fd);
+}
+
+int sock_send_datagram(const char* path, const char* data, size_t len) {
+  sockaddr_un addr{};
+  size_t plen = strlen(path);
+  if (plen < 2 || plen >= sizeof(addr.sun_path)) return -EINVAL;
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path, plen);
+  if (path[0] == '@') addr.sun_path[0] = '\0';
+  socklen_t alen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + plen);
+#ifdef SOCK_CLOEXEC
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+#else
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+#endif
+  if (fd < 0) return -errno;
+#ifdef MSG_NOSIGNAL
+  const int flags = MSG_NOSIGNAL;
+#else
+  const int flags = 0;
+#endif
+  ssize_t n;
+  do {
+    n = sendto(fd, data, len, flags, reinterpret_cast<sockaddr*>(&addr), alen);
+  } while (n < 0 && errno == EINTR);
+  int err = n < 0 ? errno : 0;
+  close(fd);
+  if (err) return -err;
+  return static_cast<size_t>(n) == len ? 0 : -EMSGSIZE;
 }
 
 int sock_accept(int lfd, sockaddr_storage* addr, socklen_t* len) {

@@ -13,6 +13,13 @@ int sock_listen_unix(const char* path, int mode, int backlog);
 // host must be a numeric IPv4 or IPv6 address. *bound_port gets the real port.
 int sock_listen_tcp(const char* host, int port, int backlog, bool reuse_port, bool v6only,
                     int* bound_port);
+// Takes over a listening stream socket made elsewhere (systemd's LISTEN_FDS, a
+// parent process): checks that it is one, makes it non-blocking and close-on-exec,
+// and gives its address (getsockname). Does not close fd on failure: it is not ours.
+int sock_adopt_listener(int fd, sockaddr_storage* addr, socklen_t* len);
+// One datagram to a Unix datagram socket (sd_notify's NOTIFY_SOCKET); a leading '@'
+// names the abstract namespace.
+int sock_send_datagram(const char* path, const char* data, size_t len);
 // Non-blocking, close-on-exec accepted fd; addr may be null.
 int sock_accept(int lfd, sockaddr_storage* addr, socklen_t* len);
 int sock_configure_accepted(int fd, bool tcp);

@@ -135,7 +135,7 @@ export function validateOptions(options: ServerOptions): void {
     throw new OptionsError(`socketMode must be a file mode between 0 and 0o777 (got ${String(options.socketMode)})`);
   }
   options.listen.forEach((target, i) => {
-    if (!('unix' in target) || target.allowUids === undefined) return;
+    if ('port' in target || target.allowUids === undefined) return;
     const uids: unknown = target.allowUids;
     // An empty list lists nobody, yet the native listener reads it as "no check": refuse it rather than fail open.
     if (!Array.isArray(uids) || uids.length === 0) {

@@ -19,6 +19,8 @@ export interface NativePoller {
   readonly backend: string;
   listenUnix(path: string, mode: number, backlog: number, allowUids: readonly number[] | null): number;
   listenTcp(host: string, port: number, backlog: number, reusePort: boolean, ipv6Only: boolean): [number, number];
+  /** Adopts a listening socket: [listener id, family, address, port]. */
+  listenFd(fd: number, allowUids: readonly number[] | null): [number, 'unix' | 'IPv4' | 'IPv6', string, number];
   closeListener(id: number): void;
   write(slot: number, bytes: Uint8Array): number;
   writeStaged(count: number): void;
@@ -41,6 +43,15 @@ export interface NativePeer {
 
 export interface NativeAddon {
   readonly backend: string;
+  /** A listening Unix socket watched by no loop, for child processes to accept on: its fd. */
+  bindUnix(path: string, mode: number, backlog: number): number;
+  /** The same for TCP: [fd, bound port]. */
+  bindTcp(host: string, port: number, backlog: number, ipv6Only: boolean): [number, number];
+  closeFd(fd: number): void;
+  /** [family, address, port] of a socket (getsockname). */
+  sockName(fd: number): ['unix' | 'IPv4' | 'IPv6', string, number];
+  /** One datagram to a Unix datagram socket; a leading '@' is the abstract namespace. */
+  sendDatagram(path: string, text: string): void;
   readonly Poller: new (
     onBatch: (count: number) => void,
     options: { readBufferBytes?: number; maxConnections?: number; writeHighWaterBytes?: number },

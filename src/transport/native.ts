@@ -4,9 +4,10 @@ import { resolve as resolvePath } from 'node:path';
 import { type ListenerInfo, PauseReason, type PeerInfo } from '../core/connection.js';
 import { type ListenError, NativeUnavailableError, OptionsError } from '../core/errors.js';
 import { loadAddon, type NativeAddon, type NativePoller, Rec } from './addon.js';
+import { adoptedListener } from './adopted.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
 import { listenFailure } from './listenFailure.js';
-import type { ListenOptions, ListenTarget, TcpListen, UnixListen } from './types.js';
+import type { FdListen, ListenOptions, ListenTarget, TcpListen, UnixListen } from './types.js';
 import { type PathLock, prepareUnixPath, removeSocketFile } from './unixPath.js';
 
 const errnoNames: string[] = [];
@@ -171,7 +172,21 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   /** Opens listener `index`. */
   async open(index: number, target: ListenTarget): Promise<void> {
     if ('unix' in target) return this.openUnix(index, target);
+    if ('fd' in target) return this.openFd(index, target);
     return this.openTcp(index, target);
+  }
+
+  private async openFd(index: number, target: FdListen): Promise<void> {
+    let id: number;
+    let family: string;
+    let address: string;
+    let port: number;
+    try {
+      [id, family, address, port] = this.poller.listenFd(target.fd, target.allowUids ?? null);
+    } catch (error) {
+      throw await listenError(`fd:${target.fd}`, error);
+    }
+    this.addListener(id, adoptedListener(index, target, family, address, port));
   }
 
   private async openUnix(index: number, target: UnixListen): Promise<void> {

@@ -8,9 +8,11 @@ import { chmod, lstat } from 'node:fs/promises';
 import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
 import type { ListenerInfo, PeerInfo } from '../core/connection.js';
 import { ListenError, OptionsError, UnsupportedError } from '../core/errors.js';
+import { loadAddon } from './addon.js';
+import { adoptedListener } from './adopted.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
 import { listenFailure } from './listenFailure.js';
-import type { ListenOptions, ListenTarget, TcpListen, TransportServer, UnixListen } from './types.js';
+import type { FdListen, ListenOptions, ListenTarget, TcpListen, TransportServer, UnixListen } from './types.js';
 import { errnoOf, type PathLock, prepareUnixPath, removeSocketFile, withUmask } from './unixPath.js';
 
 /** Default of `ListenOptions.maxConnections`. */
@@ -37,6 +39,8 @@ interface Bound {
   readonly info: ListenerInfo;
   /** Inode of the bound socket file, so shutdown removes only our own file. */
   ino?: number;
+  /** An fd passed in: its socket file (if any) is not ours to remove. */
+  adopted?: boolean;
 }
 
 const socketOf = (conn: TransportConnection): Socket => conn.handle as Socket;
@@ -109,6 +113,7 @@ class NetTransport extends BaseTransport<TransportConnection> {
 
   /** Binds one target; on failure nothing of this target is left listening. */
   async open(target: ListenTarget, index: number): Promise<void> {
+    if ('fd' in target) return this.openFd(target, index);
     const isUnix = 'unix' in target;
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: !isUnix });
     let listener: ListenerInfo | undefined;
@@ -149,6 +154,26 @@ class NetTransport extends BaseTransport<TransportConnection> {
       };
       this.listening(server, listener);
     }
+  }
+
+  /** Adopts a listening socket; its name comes from getsockname (through the addon, when it loads). */
+  private async openFd(target: FdListen, index: number): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    let listener: ListenerInfo | undefined;
+    server.on('connection', (socket: Socket) => {
+      if (listener?.kind === 'tcp') socket.setNoDelay(true);
+      this.accept(socket as NetSocket, listener);
+    });
+    await whenListening(server, `fd:${target.fd}`, () => server.listen({ fd: target.fd }));
+    const got = server.address();
+    const addon = loadAddon();
+    if (typeof got === 'object' && got !== null) {
+      listener = adoptedListener(index, target, got.family, got.address, got.port);
+    } else {
+      const [family, address] = addon instanceof Error ? (['unix', ''] as const) : addon.sockName(target.fd);
+      listener = adoptedListener(index, target, family, address, 0);
+    }
+    this.listening(server, listener).adopted = true;
   }
 
   /** Must run in the same turn as 'listening': no I/O has been polled in between. */
@@ -225,7 +250,9 @@ class NetTransport extends BaseTransport<TransportConnection> {
     // server.close() stops accepting at once (and libuv unlinks a pipe's path); its
     // callback would wait for every connection, which stopAccepting must not.
     for (const { server } of this.bound) if (server.listening) server.close();
-    await Promise.all(this.bound.map(({ info, ino }) => (info.kind === 'unix' ? removeSocketFile(info.address, ino) : undefined)));
+    await Promise.all(
+      this.bound.map(({ info, ino, adopted }) => (info.kind === 'unix' && !adopted ? removeSocketFile(info.address, ino) : undefined)),
+    );
     for (const lock of this.locks.splice(0)) lock.release();
   }
 
@@ -288,6 +315,11 @@ export function checkListenOptions(options: ListenOptions): void {
   positiveInteger(options.writeHighWaterBytes, 'writeHighWaterBytes', 0);
   positiveInteger(options.readBufferBytes, 'readBufferBytes', 1);
   options.listen.forEach((target: ListenTarget, i) => {
+    if ('fd' in target) {
+      if (!Number.isInteger(target.fd) || target.fd < 0)
+        throw new OptionsError(`listen[${i}].fd: expected a file descriptor, got ${String(target.fd)}`);
+      return;
+    }
     if ('unix' in target) {
       const unix = target as UnixListen;
       if (typeof unix.unix !== 'string' || unix.unix === '') throw new OptionsError(`listen[${i}].unix: expected a path`);
@@ -319,10 +351,10 @@ export function checkListenOptions(options: ListenOptions): void {
 export async function listenNet(options: ListenOptions): Promise<TransportServer> {
   checkListenOptions(options);
   for (const target of options.listen) {
-    if ('unix' in target && target.allowUids !== undefined) {
+    if (('unix' in target || 'fd' in target) && target.allowUids !== undefined) {
       throw new UnsupportedError('allowUids needs the native transport (node:net cannot read SO_PEERCRED)');
     }
-    if (!('unix' in target) && target.reusePort === true) {
+    if ('port' in target && target.reusePort === true) {
       throw new UnsupportedError('reusePort needs the native transport (node 20 net has no SO_REUSEPORT)');
     }
   }

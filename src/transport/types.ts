@@ -84,7 +84,23 @@ export interface TcpListen {
   readonly backlog?: number;
 }
 
-export type ListenTarget = UnixListen | TcpListen;
+/**
+ * A listening socket someone else opened and passed on: systemd's socket activation
+ * (`LISTEN_FDS`), or the primary of `ringwire serve --processes`. Unix or TCP, as
+ * the socket is; its name comes from getsockname. The server takes the fd over
+ * (closing the server closes it, as node:net's `listen({ fd })` does) but never
+ * removes a socket file: that belongs to whoever made it. On the native transport several processes may accept on one such socket:
+ * each connection wakes one of them (EPOLLEXCLUSIVE), not all.
+ */
+export interface FdListen {
+  readonly fd: number;
+  readonly proxyProtocol?: boolean;
+  /** As {@link UnixListen.allowUids}; only for a Unix socket, native transport only. */
+  readonly allowUids?: readonly number[];
+  readonly backlog?: never;
+}
+
+export type ListenTarget = UnixListen | TcpListen | FdListen;
 
 /** Options of `listen()`. */
 export interface ListenOptions {
