@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import type { Limits } from '../server/options.js';
+import { loadAddon } from '../transport/addon.js';
 import type { ListenTarget, TransportKind } from '../transport/types.js';
 import { UsageError } from './errors.js';
 import { type FlagSpecs, parseFlags } from './flags.js';
+import { activatedSockets } from './systemd.js';
 import { fileMode, milliseconds, oneOf, seconds, tcpAddress, uid, wholeNumber } from './values.js';
 
 export { UsageError };
@@ -10,6 +12,8 @@ export { UsageError };
 /** What `ringwire serve` was asked to do. */
 export interface ServeConfig {
   readonly listen: ListenTarget[];
+  /** The listeners are sockets systemd passed (LISTEN_FDS), not flags. */
+  readonly activated: boolean;
   readonly handlersModule?: string;
   readonly workers: number;
   readonly transport: TransportKind | 'auto';
@@ -51,8 +55,11 @@ export const SERVE_FLAGS = {
   'allow-uid': { type: 'string', multiple: true, value: 'UID' },
 } as const satisfies FlagSpecs;
 
-/** Reads `ringwire serve` flags. */
-export function parseServeArgs(argv: string[]): ServeConfig {
+/**
+ * Reads `ringwire serve` flags. With no --unix or --tcp, the sockets systemd passed
+ * (`env`'s LISTEN_FDS) are the listeners, else {@link DEFAULT_LISTEN}.
+ */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
   const { values, positionals } = parseFlags('serve', argv, SERVE_FLAGS);
   if (positionals.length > 0)
     throw new UsageError(`serve takes no arguments, only options (got ${positionals[0]}; see ringwire serve --help)`);
@@ -60,9 +67,15 @@ export function parseServeArgs(argv: string[]): ServeConfig {
   const unixTarget = (path: string): ListenTarget => (allowUids ? { unix: resolve(path), allowUids } : { unix: resolve(path) });
   const unix = (values.unix ?? []).map(unixTarget);
   const tcp = (values.tcp ?? []).map((text): ListenTarget => tcpAddress(text));
-  const listen = unix.length + tcp.length > 0 ? [...unix, ...tcp] : DEFAULT_LISTEN.map((t) => ('unix' in t ? unixTarget(t.unix) : t));
+  const activated = unix.length + tcp.length > 0 ? undefined : activatedSockets(env, process.pid);
+  const listen =
+    unix.length + tcp.length > 0
+      ? [...unix, ...tcp]
+      : activated !== undefined
+        ? activated.map((target) => (allowUids && isUnixSocket(target.fd) ? { ...target, allowUids } : target))
+        : DEFAULT_LISTEN.map((t) => ('unix' in t ? unixTarget(t.unix) : t));
   // A uid check exists only on Unix sockets: on TCP alone the flag would protect nothing.
-  if (allowUids && !listen.some((t) => 'unix' in t)) {
+  if (allowUids && !listen.some((t) => 'unix' in t || 'allowUids' in t)) {
     throw new UsageError('--allow-uid applies to Unix sockets only; give a --unix listener');
   }
   const given = <T>(text: string | undefined, read: (text: string) => T): T | undefined => (text === undefined ? undefined : read(text));
@@ -70,6 +83,7 @@ export function parseServeArgs(argv: string[]): ServeConfig {
   const ms = (flag: string) => (text: string) => milliseconds(flag, text);
   return {
     listen,
+    activated: activated !== undefined,
     handlersModule: values.handlers,
     workers: given(values.workers, count('--workers', 0)) ?? 0,
     transport: oneOf('--transport', values.transport ?? 'auto', ['native', 'net', 'auto'] as const),
@@ -91,6 +105,17 @@ export function parseServeArgs(argv: string[]): ServeConfig {
     exposeStats: values['expose-stats'] ?? false,
     allowUids,
   };
+}
+
+/** Whether `fd` is a Unix socket (where --allow-uid applies); needs the addon, as --allow-uid does. */
+function isUnixSocket(fd: number): boolean {
+  const addon = loadAddon();
+  if (addon instanceof Error) return false;
+  try {
+    return addon.sockName(fd)[0] === 'unix';
+  } catch {
+    return false;
+  }
 }
 
 /** The protocols `ringwire call` and `stats` speak. */

@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from '../server/options.js';
 import { formatStatsLine } from '../server/stats.js';
 import { parseServeArgs, type ServeConfig, UsageError } from './args.js';
 import { explainHandlersFailure } from './handlersFailure.js';
+import { sdNotify } from './systemd.js';
 
 /** The demo handlers as a module, for `--workers` without `--handlers` (workers import modules). */
 const DEMO_MODULE = fileURLToPath(new URL('../handlers/demo.js', import.meta.url));
@@ -21,7 +22,9 @@ export async function serve(argv: string[]): Promise<number> {
   const failures = stderrErrorLog();
   const server = await start(config, failures);
   const kind = server.transport.kind;
-  for (const listener of server.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind})\n`);
+  const passed = config.activated ? ', socket from systemd' : '';
+  for (const listener of server.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind}${passed})\n`);
+  notifySystemd('READY=1');
   const unguarded = config.allowUids ? server.listeners.filter((l) => l.kind === 'tcp') : [];
   // Any local user can reach a TCP port: say plainly that --allow-uid does not cover it.
   for (const listener of unguarded)
@@ -39,6 +42,7 @@ export async function serve(argv: string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      notifySystemd('STOPPING=1');
       if (statsTimer) clearInterval(statsTimer);
       const inFlight = server.stats().requestsInFlight;
       process.stderr.write(
@@ -86,6 +90,12 @@ function start(config: ServeConfig, failures: ErrorLog): Promise<RpcServer> {
     if (config.handlersModule !== undefined) throw await explainHandlersFailure(error, config.handlersModule);
     throw error;
   });
+}
+
+/** sd_notify when systemd asked for it (NOTIFY_SOCKET); a failure is said, not fatal. */
+function notifySystemd(state: string): void {
+  const failed = sdNotify(process.env, state);
+  if (failed !== undefined) process.stderr.write(`ringwire: warning: ${failed}\n`);
 }
 
 function duration(ms: number): string {
