@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Limits } from '../server/options.js';
 import { loadAddon } from '../transport/addon.js';
@@ -16,6 +17,8 @@ export interface ServeConfig {
   readonly activated: boolean;
   readonly handlersModule?: string;
   readonly workers: number;
+  /** Server processes sharing the listeners (`--processes`; auto: one per core). */
+  readonly processes: number;
   readonly transport: TransportKind | 'auto';
   /** Only the limits given on the command line; createServer fills in the rest. */
   readonly limits: Partial<Limits>;
@@ -37,6 +40,7 @@ export const SERVE_FLAGS = {
   tcp: { type: 'string', multiple: true, value: 'HOST:PORT' },
   handlers: { type: 'string', value: 'MODULE' },
   workers: { type: 'string', value: 'N' },
+  processes: { type: 'string', value: 'N|auto' },
   transport: { type: 'string', value: 'native|net' },
   'max-connections': { type: 'string', value: 'N' },
   'max-message-bytes': { type: 'string', value: 'BYTES' },
@@ -86,6 +90,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     activated: activated !== undefined,
     handlersModule: values.handlers,
     workers: given(values.workers, count('--workers', 0)) ?? 0,
+    processes: values.processes === 'auto' ? availableParallelism() : (given(values.processes, count('--processes', 1)) ?? 1),
     transport: oneOf('--transport', values.transport ?? 'auto', ['native', 'net', 'auto'] as const),
     limits: {
       maxConnections: given(values['max-connections'], count('--max-connections', 1)),

@@ -21,12 +21,17 @@ every listener, with the same handlers.
 Listeners:
   --unix PATH             listen on a Unix socket (repeatable)
   --tcp HOST:PORT         listen on TCP, e.g. 127.0.0.1:7070 or [::1]:7070 (repeatable)
-                          neither given: ./ringwire.sock and 127.0.0.1:7070
+                          neither given: the sockets systemd passed (socket
+                          activation, LISTEN_FDS), else ./ringwire.sock and
+                          127.0.0.1:7070
   --socket-mode OCTAL     Unix socket file mode, default 600
   --allow-uid UID         Unix sockets accept only peers of this uid, checked
                           before a byte is read (repeatable; native transport)
   --proxy-protocol        every listener expects a PROXY protocol header
   --transport native|net  socket layer (default: native where it loads)
+  --processes N|auto      N server processes sharing every listener (auto: one
+                          per core; default 1); a process that dies is started
+                          again, SIGTERM drains them all
 
 Handlers:
   --handlers MODULE       ESM module exporting the handlers (default: the demo
@@ -67,7 +72,8 @@ A handler that fails unexpectedly (throws anything but an RpcError) is answered
 of the rest.
 
 SIGTERM or SIGINT drains in-flight requests (up to --drain-timeout), then exits 0;
-a second signal stops at once with exit 1.
+a second signal stops at once with exit 1. Under systemd (NOTIFY_SOCKET) it
+notifies READY=1 once listening and STOPPING=1 when draining.
 `;
 
 /** `ringwire call --help`. */

@@ -55,3 +55,9 @@ export function sdNotify(env: NodeJS.ProcessEnv, state: string): string | undefi
     return `cannot notify systemd (${state}): ${(error as Error).message}`;
   }
 }
+
+/** sd_notify for the command line: a failure is said on stderr, never fatal. */
+export function notifySystemd(state: string): void {
+  const failed = sdNotify(process.env, state);
+  if (failed !== undefined) process.stderr.write(`ringwire: warning: ${failed}\n`);
+}

@@ -61,3 +61,8 @@ export function oneOf<T extends string>(flag: string, text: string, choices: rea
   const list = choices.length === 2 ? choices.join(' or ') : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
   throw new UsageError(`${flag} must be ${list} (got ${text})`);
 }
+
+/** `ms` as people say it: `10 s`, or `250 ms`. */
+export function duration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

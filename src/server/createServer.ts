@@ -86,7 +86,10 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
       writeHighWaterBytes: limits.writeHighWaterBytes,
     });
     server = new Server(transport, stats, pool, limits.drainTimeoutMs, log);
-    if (options.exposeStats) handlers = { ...handlers, 'rpc.stats': statsHandler(server) };
+    if (options.exposeStats) {
+      const source = options.exposeStats;
+      handlers = { ...handlers, 'rpc.stats': typeof source === 'function' ? () => source() : statsHandler(server) };
+    }
 
     const disconnects = transport.connections$.pipe(
       filter((e) => e.type === 'close'),

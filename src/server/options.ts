@@ -66,8 +66,11 @@ export interface ServerOptions {
   readonly socketMode?: number;
   /** Every listener expects a PROXY protocol header (listeners may also set it alone). */
   readonly proxyProtocol?: boolean;
-  /** Answer the `rpc.stats` method with `server.stats()`. Off by default. */
-  readonly exposeStats?: boolean;
+  /**
+   * Answer the `rpc.stats` method with `server.stats()`, or with what this function
+   * returns (a server of several processes answers for all of them). Off by default.
+   */
+  readonly exposeStats?: boolean | (() => unknown);
   /** Handlers running at once across all connections. Default unlimited. */
   readonly concurrency?: number;
   /** Rewrites the default stage list: insert, replace or remove named stages. */

@@ -334,7 +334,8 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   }
 }
 
-function listenError(name: string, error: unknown, unixPath?: string): Promise<ListenError> {
+/** The addon's failure to listen on `name`, in the words every transport uses (listenFailure). */
+export function listenError(name: string, error: unknown, unixPath?: string): Promise<ListenError> {
   const errno = (error as { errno?: number }).errno;
   const errnoName = errno !== undefined ? (errnoNames[errno] ?? `errno ${errno}`) : 'EINVAL';
   // The addon's message names the listener too ("cannot listen on X: <strerror>"): keep the reason.

@@ -140,7 +140,14 @@ class NetTransport extends BaseTransport<TransportConnection> {
       const host = target.host ?? DEFAULT_TCP_HOST;
       const name = `tcp:${isIPv6(host) ? `[${host}]` : host}:${target.port}`;
       await whenListening(server, name, () =>
-        server.listen({ host, port: target.port, backlog: target.backlog, ipv6Only: target.ipv6Only === true }),
+        server.listen({
+          host,
+          port: target.port,
+          backlog: target.backlog,
+          ipv6Only: target.ipv6Only === true,
+          // Node 22.12+ reads it; the check in listenNet keeps older Nodes from ignoring it.
+          ...(target.reusePort === true ? { reusePort: true } : {}),
+        }),
       );
       const address = server.address() as AddressInfo;
       const shown = isIPv6(address.address) ? `[${address.address}]` : address.address;
@@ -293,6 +300,12 @@ function whenListening(server: Server, name: string, start: () => void, unixPath
   });
 }
 
+/** Whether node:net here binds SO_REUSEPORT (`listen({ reusePort })`: Node 22.12+ and 23.1+). */
+export function netReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
 /**
  * Checks `ListenOptions` for what any transport needs; throws {@link OptionsError}.
  *
@@ -354,8 +367,10 @@ export async function listenNet(options: ListenOptions): Promise<TransportServer
     if (('unix' in target || 'fd' in target) && target.allowUids !== undefined) {
       throw new UnsupportedError('allowUids needs the native transport (node:net cannot read SO_PEERCRED)');
     }
-    if ('port' in target && target.reusePort === true) {
-      throw new UnsupportedError('reusePort needs the native transport (node 20 net has no SO_REUSEPORT)');
+    if ('port' in target && target.reusePort === true && !netReusePort()) {
+      throw new UnsupportedError(
+        `reusePort needs the native transport or Node 22.12+ (node:net on ${process.version} has no SO_REUSEPORT)`,
+      );
     }
   }
   const transport = new NetTransport(

@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RpcClient as Client } from '../../src/client/client.js';
+import { connect } from '../../src/client/connect.js';
+import { type Cli, ensureBuilt, killAll, ROOT, ringwire } from '../fixtures/cli.js';
+import { delay, transports } from '../fixtures/harness.js';
+import { tempDir } from '../helpers/socketPath.js';
+
+const HANDLERS = join(ROOT, 'test', 'fixtures', 'processHandlers.mjs');
+
+beforeAll(ensureBuilt, 180_000);
+afterEach(killAll);
+
+interface Started {
+  readonly cli: Cli;
+  readonly socket: string;
+  readonly tcp: string;
+  readonly pids: number[];
+}
+
+/** `ringwire serve --processes N` on a Unix socket and a free TCP port, once every process listens. */
+async function startProcesses(transport: string, processes: number, extra: string[] = []): Promise<Started> {
+  const dir = tempDir();
+  const socket = join(dir, 'p.sock');
+  const args = ['serve', '--processes', String(processes), '--transport', transport, '--handlers', HANDLERS];
+  const cli = ringwire([...args, '--unix', socket, '--tcp', '127.0.0.1:0', ...extra], dir);
+  const [line] = await cli.lines(/^ringwire: processes /);
+  const pids = line!.replace('ringwire: processes ', '').split(', ').map(Number);
+  const [tcpLine] = await cli.lines(/listening on tcp:/);
+  expect(tcpLine).toContain(`(${transport}, ${processes} processes)`);
+  return { cli, socket, tcp: `127.0.0.1:${/:(\d+) /.exec(tcpLine!)![1]}`, pids };
+}
+
+async function connectMany(target: string, count: number): Promise<Client[]> {
+  return Promise.all(Array.from({ length: count }, () => connect(target)));
+}
+
+async function closeAll(clients: readonly Client[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+}
+
+describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
+  it('shares every listener among the processes: TCP connections reach both, Unix ones are all answered', async () => {
+    const { cli, socket, tcp, pids } = await startProcesses(transport, 2);
+    expect(pids).toHaveLength(2);
+    const overTcp = await connectMany(tcp, 40);
+    const tcpPids = await Promise.all(overTcp.map((c) => c.call('pid') as Promise<number>));
+    expect(new Set(tcpPids)).toEqual(new Set(pids));
+    const overUnix = await connectMany(socket, 20);
+    for (const answer of await Promise.all(overUnix.map((c) => c.call('pid') as Promise<number>))) expect(pids).toContain(answer);
+    await closeAll([...overTcp, ...overUnix]);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('starts a killed process again; the other process and its connections are not touched', async () => {
+    const { cli, tcp, pids } = await startProcesses(transport, 2);
+    const clients = await connectMany(tcp, 24);
+    const served = await Promise.all(clients.map((c) => c.call('pid') as Promise<number>));
+    const [victim] = pids;
+    process.kill(victim!, 'SIGKILL');
+    const restarted = await cli.lines(/process 0 started again \(pid \d+\)/);
+    const newPid = Number(/pid (\d+)/.exec(restarted[0]!)![1]);
+    expect(newPid).not.toBe(victim);
+    // Connections on the survivor answer every request, correctly.
+    const survivors = clients.filter((_, i) => served[i] !== victim);
+    expect(survivors.length).toBeGreaterThan(0);
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(survivors.map((c, i) => c.call('echo', [`${round}:${i}`])));
+      expect(answers).toEqual(survivors.map((_, i) => `${round}:${i}`));
+    }
+    // Connections of the dead process fail; none gets an answer.
+    const lost = clients.filter((_, i) => served[i] === victim);
+    for (const c of lost) await expect(c.call('echo', ['x'])).rejects.toThrow();
+    // New connections reach both processes again, the new one included.
+    const fresh = await connectMany(tcp, 40);
+    const freshPids = new Set(await Promise.all(fresh.map((c) => c.call('pid') as Promise<number>)));
+    expect(freshPids).toEqual(new Set([newPid, pids[1]]));
+    expect(cli.stderr).toMatch(/process 0 \(pid \d+\) ended \(SIGKILL\); starting it again in \d+ ms/);
+    await closeAll([...clients, ...fresh]);
+  });
+
+  it('drains every process on SIGTERM: in-flight requests on each are answered, the socket file goes, exit 0', async () => {
+    const { cli, socket, tcp, pids } = await startProcesses(transport, 2);
+    const clients = await connectMany(tcp, 16);
+    const owners = await Promise.all(clients.map((c) => c.call('pid') as Promise<number>));
+    expect(new Set(owners)).toEqual(new Set(pids));
+    const slow = Promise.all(clients.map((c, i) => c.call('sleep', [300 + i])));
+    await delay(80);
+    cli.child.kill('SIGTERM');
+    expect(await slow).toEqual(clients.map((_, i) => 300 + i));
+    expect(await cli.exited).toBe(0);
+    expect(existsSync(socket)).toBe(false);
+    expect(cli.stderr).toContain('SIGTERM: draining 2 processes');
+    await closeAll(clients);
+  });
+
+  it('answers rpc.stats for the whole server: totals and each process', async () => {
+    const { tcp, pids } = await startProcesses(transport, 2, ['--expose-stats']);
+    const clients = await connectMany(tcp, 20);
+    await Promise.all(clients.map((c) => c.call('pid')));
+    const stats = (await clients[0]!.call('rpc.stats')) as {
+      connections: { total: number; open: number };
+      processes: Array<{ index: number; pid: number; restarts: number; connections: { total: number } }>;
+    };
+    expect(stats.processes.map((p) => p.pid).sort()).toEqual([...pids].sort());
+    expect(stats.connections.open).toBe(20);
+    expect(stats.connections.total).toBe(stats.processes.reduce((n, p) => n + p.connections.total, 0));
+    await closeAll(clients);
+  });
+
+  it('fails at once, naming the cause, when the processes cannot start; nothing is left listening', async () => {
+    const dir = tempDir();
+    const socket = join(dir, 'p.sock');
+    const cli = ringwire(
+      ['serve', '--processes', '2', '--transport', transport, '--handlers', join(dir, 'missing.mjs'), '--unix', socket],
+      dir,
+    );
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toMatch(/missing\.mjs/);
+    expect(cli.stderr).toMatch(/process \d \(pid \d+\) ended before it listened/);
+    expect(existsSync(socket)).toBe(false);
+  });
+});
