@@ -29,6 +29,8 @@ export type * from './core/records.js';
 export { ErrorCode } from './core/wire/jsonrpc.js';
 export { Mcp1Type } from './core/wire/mcp1.js';
 export { demoHandlers } from './handlers/demo.js';
+export type { ProcessesStats, ProcessStats } from './processes/mergeStats.js';
+export { type ProcessesOptions, type ProcessesServer, serveProcesses } from './processes/serveProcesses.js';
 export { createServer, type RpcServer } from './server/createServer.js';
 export { type DefaultStagesInput, defaultStages } from './server/defaultStages.js';
 export { type ErrorLog, stderrErrorLog } from './server/errorLog.js';

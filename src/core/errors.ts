@@ -95,6 +95,13 @@ export class UnsupportedError extends RingwireError {
   }
 }
 
+/** A server process of several (`--processes`, serveProcesses) ended or stayed silent before it listened. */
+export class ProcessStartError extends RingwireError {
+  constructor(message: string) {
+    super('RINGWIRE_PROCESS_START_FAILED', message);
+  }
+}
+
 /** Invalid options given to a ringwire function. */
 export class OptionsError extends RingwireError {
   constructor(message: string) {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ListenerInfo } from '../core/connection.js';
+import type { ServerOptions } from '../server/options.js';
 import type { ServerStats } from '../server/stats.js';
 import type { ProcessTarget } from './listeners.js';
 import type { ProcessesStats } from './mergeStats.js';
@@ -11,10 +12,17 @@ import type { ProcessesStats } from './mergeStats.js';
 /** The environment variable that makes `ringwire serve` a process of a primary: JSON {@link ProcessSetup}. */
 export const PROCESS_ENV = 'RINGWIRE_PROCESS';
 
+/** The server options that can cross to another process (no functions). */
+export type PortableServerOptions = Omit<ServerOptions, 'listen' | 'handlers' | 'pipeline' | 'onError' | 'scheduler' | 'exposeStats'> & {
+  readonly exposeStats?: boolean;
+};
+
 /** What a server process is given at start. */
 export interface ProcessSetup {
   readonly index: number;
   readonly listen: readonly ProcessTarget[];
+  /** For serveProcesses' processes; `ringwire serve` processes read their flags instead. */
+  readonly options?: PortableServerOptions;
 }
 
 export type ToPrimary =

@@ -11,11 +11,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ListenerInfo } from '../core/connection.js';
+import { ProcessStartError } from '../core/errors.js';
 import type { ServerStats } from '../server/stats.js';
 import type { ListenTarget } from '../transport/types.js';
 import { SharedListeners } from './listeners.js';
 import { mergeStats, type ProcessesStats, type ProcessStats } from './mergeStats.js';
-import { PROCESS_ENV, type ProcessSetup, type ToPrimary, type ToProcess } from './messages.js';
+import { type PortableServerOptions, PROCESS_ENV, type ProcessSetup, type ToPrimary, type ToProcess } from './messages.js';
 
 /** How the primary starts its processes and what it tells its operator. */
 export interface PrimaryOptions {
@@ -27,6 +28,8 @@ export interface PrimaryOptions {
   /** The process to run: `node <script> ...args`, which must join the primary (see child.ts). */
   readonly script: string;
   readonly args: readonly string[];
+  /** Given to every process (serveProcesses); `ringwire serve` passes its flags in `args` instead. */
+  readonly serverOptions?: PortableServerOptions;
   /** Lines for the operator: process starts, deaths and restarts. */
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** How long the processes may take to drain before they are killed (their own limit, plus a margin). */
@@ -52,15 +55,6 @@ interface Slot {
   /** Deaths since it last lived HEALTHY_AFTER_MS. */
   failures: number;
   timer: NodeJS.Timeout | undefined;
-}
-
-/** Thrown by {@link Primary.start} when a process fails before it listens. */
-export class ProcessStartError extends Error {
-  readonly code = 'RINGWIRE_PROCESS_START_FAILED';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProcessStartError';
-  }
 }
 
 /**
@@ -131,7 +125,11 @@ export class Primary {
 
   /** Starts the process of `slot`; resolves when it listens, rejects if it dies first. */
   private launch(slot: Slot): Promise<void> {
-    const setup: ProcessSetup = { index: slot.index, listen: this.shared.processTargets(this.ports) };
+    const setup: ProcessSetup = {
+      index: slot.index,
+      listen: this.shared.processTargets(this.ports),
+      ...(this.options.serverOptions === undefined ? {} : { options: this.options.serverOptions }),
+    };
     const child = spawn(process.execPath, [this.options.script, ...this.options.args], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.shared.fds],
       env: { ...process.env, [PROCESS_ENV]: JSON.stringify(setup) },
