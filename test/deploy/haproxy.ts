@@ -47,8 +47,8 @@ export interface HaproxyLayout {
  */
 export function haproxyConfig({ frontendPort, serverPorts, statsSocket }: HaproxyLayout): string {
   return `global
-  stats socket ${statsSocket} mode 600 level user
   maxconn 2000
+  stats socket ${statsSocket} mode 600 level user
 
 defaults
   mode tcp
