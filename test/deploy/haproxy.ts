@@ -47,7 +47,7 @@ export interface HaproxyLayout {
  */
 export function haproxyConfig({ frontendPort, serverPorts, statsSocket }: HaproxyLayout): string {
   return `global
-  maxconn 2000
+  maxconn 200
   stats socket ${statsSocket} mode 600 level user
 
 defaults
@@ -69,7 +69,7 @@ backend ringwire
   option tcp-check
   tcp-check send "{\\"jsonrpc\\":\\"2.0\\",\\"id\\":1,\\"method\\":\\"ping\\"}\\n"
   tcp-check expect string "\\"result\\":\\"pong\\""
-  default-server send-proxy-v2 check inter 200ms fall 2 rise 1 maxconn 1000
+  default-server send-proxy-v2 check inter 200ms fall 2 rise 1 maxconn 100
 ${serverPorts.map((port, i) => `  server rw${i + 1} 127.0.0.1:${port}`).join('\n')}
 `;
 }
