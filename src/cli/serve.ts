@@ -1,62 +1,66 @@
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import { UnsupportedError } from '../core/errors.js';
 import { demoHandlers } from '../handlers/demo.js';
 import { createServer, type RpcServer } from '../server/createServer.js';
-import { type ErrorLog, stderrErrorLog } from '../server/errorLog.js';
-import { DEFAULT_LIMITS } from '../server/options.js';
+import type { MetricsSnapshot } from '../server/metrics.js';
+import { startMetricsServer } from '../server/metricsServer.js';
 import { formatStatsLine } from '../server/stats.js';
 import { parseServeArgs, type ServeConfig, UsageError } from './args.js';
 import { explainHandlersFailure } from './handlersFailure.js';
+import { cliLogger } from './logger.js';
 
 /** The demo handlers as a module, for `--workers` without `--handlers` (workers import modules). */
 const DEMO_MODULE = fileURLToPath(new URL('../handlers/demo.js', import.meta.url));
 
 /**
- * `ringwire serve`: listens, prints one line per listener, and on SIGTERM or
- * SIGINT drains (PROTOCOL.md section 4) and resolves 0. A second signal stops at
- * once with 1.
+ * `ringwire serve`: listens, logs one line per listener (and the metrics URL with
+ * `--metrics`), and on SIGTERM or SIGINT drains (PROTOCOL.md section 4) and
+ * resolves 0. A second signal stops at once with 1.
  */
 export async function serve(argv: string[]): Promise<number> {
   const config = parseServeArgs(argv);
-  const failures = stderrErrorLog();
-  const server = await start(config, failures);
-  const kind = server.transport.kind;
-  for (const listener of server.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind})\n`);
+  const log = cliLogger(config.logFormat, config.logLevel);
+  // Bound first, so that a busy metrics port fails the command before any RPC listener opens.
+  let running: RpcServer | undefined;
+  const metrics = config.metrics && (await startMetricsServer({ ...config.metrics, snapshot: () => snapshotOf(running) }));
+  const server = await start(config, log).catch(async (error: unknown) => {
+    await metrics?.close();
+    throw error;
+  });
+  running = server;
+  if (metrics) log.info({ metrics: metrics.url }, `metrics on ${metrics.url}`);
   const unguarded = config.allowUids ? server.listeners.filter((l) => l.kind === 'tcp') : [];
   // Any local user can reach a TCP port: say plainly that --allow-uid does not cover it.
   for (const listener of unguarded)
-    process.stderr.write(`ringwire: warning: --allow-uid does not apply to ${listener.name}; any local user can connect there\n`);
+    log.warn({ listener: listener.name }, `--allow-uid does not apply to ${listener.name}; any local user can connect there`);
   const statsTimer =
     config.statsEverySeconds === undefined
       ? undefined
-      : setInterval(() => process.stdout.write(`ringwire: stats: ${formatStatsLine(server.stats())}\n`), config.statsEverySeconds * 1000);
-  const drainMs = config.limits.drainTimeoutMs ?? DEFAULT_LIMITS.drainTimeoutMs;
+      : setInterval(() => {
+          const stats = server.stats();
+          log.info({ stats }, `stats: ${formatStatsLine(stats)}`);
+        }, config.statsEverySeconds * 1000);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
-        process.stderr.write(`ringwire: ${signal} again, stopping at once\n`);
+        log.warn({ signal }, `${signal} again, stopping at once`);
         process.exit(1);
       }
       stopping = true;
       if (statsTimer) clearInterval(statsTimer);
-      const inFlight = server.stats().requestsInFlight;
-      process.stderr.write(
-        `ringwire: ${signal}: draining ${inFlight} request${inFlight === 1 ? '' : 's'} in flight (up to ${duration(drainMs)})\n`,
-      );
-      const stopped = (code: number) => {
-        failures.flush();
-        resolve(code);
-      };
+      log.info({ signal }, `${signal} received`);
+      // The server logs the drain and its end; metrics stay up until it has stopped.
       void server.close().then(
-        (result) => {
-          if (result.timedOut) process.stderr.write(`ringwire: drain timed out; ${result.unanswered} request(s) were cut off\n`);
-          process.stderr.write('ringwire: stopped\n');
-          stopped(0);
+        async () => {
+          await metrics?.close();
+          resolve(0);
         },
-        (error: unknown) => {
-          process.stderr.write(`ringwire: error while stopping: ${(error as Error)?.message ?? String(error)}\n`);
-          stopped(1);
+        async (error: unknown) => {
+          log.error({ err: error }, `error while stopping: ${(error as Error)?.message ?? String(error)}`);
+          await metrics?.close();
+          resolve(1);
         },
       );
     };
@@ -65,7 +69,7 @@ export async function serve(argv: string[]): Promise<number> {
   });
 }
 
-function start(config: ServeConfig, failures: ErrorLog): Promise<RpcServer> {
+function start(config: ServeConfig, logger: Logger): Promise<RpcServer> {
   const handlersModule = config.handlersModule ?? (config.workers > 0 ? DEMO_MODULE : undefined);
   return createServer({
     listen: config.listen,
@@ -77,7 +81,7 @@ function start(config: ServeConfig, failures: ErrorLog): Promise<RpcServer> {
     socketMode: config.socketMode,
     proxyProtocol: config.proxyProtocol,
     exposeStats: config.exposeStats,
-    onError: failures.report,
+    logger,
   }).catch(async (error: unknown) => {
     // Say it in the command line's terms: node:net (chosen, or the fallback) cannot read a peer's uid.
     if (error instanceof UnsupportedError && config.allowUids) {
@@ -88,6 +92,8 @@ function start(config: ServeConfig, failures: ErrorLog): Promise<RpcServer> {
   });
 }
 
-function duration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+/** A scrape before the server has started is answered 500 (the metrics port opens first). */
+function snapshotOf(server: RpcServer | undefined): MetricsSnapshot {
+  if (server === undefined) throw new Error('the server is starting');
+  return server.metricsSnapshot();
 }

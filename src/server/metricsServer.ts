@@ -5,8 +5,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ListenError } from '../core/errors.js';
 import { type MetricsSnapshot, mergeMetricsSnapshots } from './metrics.js';
 import { snapshotRegistry } from './metricsText.js';
+
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** What a scrape reads: one snapshot, or several (one per process) to add up. */
 export type SnapshotSource = () => MetricsSnapshot | readonly MetricsSnapshot[] | Promise<MetricsSnapshot | readonly MetricsSnapshot[]>;
@@ -21,7 +24,8 @@ export interface MetricsServerOptions {
   readonly snapshot: SnapshotSource;
   /**
    * Add prom-client's default metrics of THIS process (`process_*`, `nodejs_*`:
-   * CPU, memory, event-loop lag, GC). Default true.
+   * CPU, memory, event-loop lag, GC), less the three gauges it names `_total`
+   * against Prometheus's conventions. Default true.
    */
   readonly defaultMetrics?: boolean;
 }
@@ -48,7 +52,7 @@ export interface MetricsServer {
  * console.log(`scrape ${metrics.url}`);
  * await metrics.close();
  * ```
- * @throws the listen error (`EADDRINUSE`, `EACCES`, ...) when the port cannot be bound.
+ * @throws ListenError (its `errno` `EADDRINUSE`, `EACCES`, ...) when the port cannot be bound.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   let current: MetricsSnapshot | undefined;
@@ -57,6 +61,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   if (options.defaultMetrics ?? true) {
     const defaults = new Registry();
     collectDefaultMetrics({ register: defaults });
+    // Gauges named `_total`, which promtool rejects; the per-type `nodejs_active_*` gauges stay.
+    for (const name of MISNAMED_DEFAULTS) defaults.removeSingleMetric(name);
     registry = Registry.merge([defaults, ours]);
   }
   const scrape = async (): Promise<string> => {
@@ -65,10 +71,15 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     return registry.metrics();
   };
   const http = createHttpServer((req, res) => void answer(req, res, scrape, registry.contentType));
+  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, options.host ?? '127.0.0.1', () => {
-      http.off('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      const target = `metrics http://${host.includes(':') ? `[${host}]` : host}:${options.port}`;
+      reject(new ListenError(target, error.code ?? 'UNKNOWN', error.message));
+    };
+    http.once('error', failed);
+    http.listen(options.port, host, () => {
+      http.off('error', failed);
       resolve();
     });
   });
