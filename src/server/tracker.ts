@@ -97,7 +97,7 @@ export class ConnectionTracker {
         if (r.type === 'reply') {
           if (!r.silent) {
             this.stats.messagesOut++;
-            if (r.kind === 'result') this.stats.results[r.protocol]++;
+            if (r.kind === 'result') countResult(this.stats.results, r.protocol);
             else if (r.kind === 'error' && r.error) this.stats.failed(r.protocol, r.error.code);
           }
           if (r.kind === 'error' && r.error) this.stats.error(r.error.code);
@@ -178,4 +178,11 @@ export class ConnectionTracker {
     this.waiting = [];
     for (const resolve of waiting) resolve();
   }
+}
+
+/** Named increments, not `results[protocol]++`: a keyed store with varying keys goes megamorphic on the hot path. */
+function countResult(results: Record<Protocol, number>, protocol: Protocol): void {
+  if (protocol === 'jsonrpc') results.jsonrpc++;
+  else if (protocol === 'mcp1') results.mcp1++;
+  else results.lsp++;
 }
