@@ -33,9 +33,19 @@ export type { ProcessesStats, ProcessStats } from './processes/mergeStats.js';
 export { type ProcessesOptions, type ProcessesServer, serveProcesses } from './processes/serveProcesses.js';
 export { createServer, type RpcServer } from './server/createServer.js';
 export { type DefaultStagesInput, defaultStages } from './server/defaultStages.js';
-export { type ErrorLog, stderrErrorLog } from './server/errorLog.js';
+export { type ErrorLog, loggerErrorLog, stderrErrorLog } from './server/errorLog.js';
 export { loadHandlersModule } from './server/handlers.js';
 export { LatencyHistogram } from './server/histogram.js';
+export type { LogMethod, ServerLogger } from './server/logger.js';
+export {
+  LATENCY_BOUNDS_SECONDS,
+  type LatencySnapshot,
+  type MetricsInfo,
+  type MetricsSnapshot,
+  mergeMetricsSnapshots,
+} from './server/metrics.js';
+export { type MetricsServer, type MetricsServerOptions, type SnapshotSource, startMetricsServer } from './server/metricsServer.js';
+export { renderMetrics, snapshotRegistry } from './server/metricsText.js';
 export { DEFAULT_LIMITS, type Limits, type ServerOptions } from './server/options.js';
 export { CANCEL_GRACE_MS, createWorkerPool, type WorkerPool, type WorkerPoolOptions } from './server/pool.js';
 export type { CloseResult } from './server/shutdown.js';

@@ -5,6 +5,7 @@ import { loadAddon } from '../transport/addon.js';
 import type { ListenTarget, TransportKind } from '../transport/types.js';
 import { UsageError } from './errors.js';
 import { type FlagSpecs, parseFlags } from './flags.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { activatedSockets } from './systemd.js';
 import { fileMode, milliseconds, oneOf, seconds, tcpAddress, uid, wholeNumber } from './values.js';
 
@@ -29,6 +30,10 @@ export interface ServeConfig {
   readonly exposeStats: boolean;
   /** `--allow-uid`: the uids the Unix listeners accept (SO_PEERCRED); undefined: every uid. */
   readonly allowUids?: number[];
+  /** `--metrics`: where to serve Prometheus metrics (GET /metrics); undefined: nowhere. */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  readonly logFormat: LogFormat;
+  readonly logLevel: LogLevel;
 }
 
 /** The listeners `ringwire serve` opens when given neither --unix nor --tcp. */
@@ -57,6 +62,9 @@ export const SERVE_FLAGS = {
   'stats-every': { type: 'string', value: 'S' },
   'expose-stats': { type: 'boolean' },
   'allow-uid': { type: 'string', multiple: true, value: 'UID' },
+  metrics: { type: 'string', value: 'HOST:PORT' },
+  'log-format': { type: 'string', value: 'pretty|json' },
+  'log-level': { type: 'string', value: 'LEVEL' },
 } as const satisfies FlagSpecs;
 
 /**
@@ -109,6 +117,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     statsEverySeconds: given(values['stats-every'], seconds),
     exposeStats: values['expose-stats'] ?? false,
     allowUids,
+    metrics: given(values.metrics, (text) => tcpAddress(text, '--metrics')),
+    logFormat: oneOf('--log-format', values['log-format'] ?? 'pretty', LOG_FORMATS),
+    logLevel: oneOf('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
   };
 }
 

@@ -64,12 +64,22 @@ Limits (docs/PROTOCOL.md section 4):
                           answer (default 30000)
 
 Reporting:
-  --stats-every S         print a one-line summary every S seconds
+  --stats-every S         log a one-line summary every S seconds
   --expose-stats          answer the rpc.stats method (see ringwire stats)
+  --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics;
+                          port 0 picks a free one, logged as "metrics on URL"
+  --log-format pretty|json
+                          pretty: one line for people, "ringwire: MESSAGE"
+                          (other levels than info: "ringwire: LEVEL: MESSAGE");
+                          json: pino's JSON lines (default pretty)
+  --log-level LEVEL       fatal, error, warn, info, debug, trace or silent
+                          (default info); debug adds each connection's open
+                          and close and each protocol violation
 
-A handler that fails unexpectedly (throws anything but an RpcError) is answered
--32603 and printed on stderr as one line: at most 10 lines a second, then a count
-of the rest.
+Logs at info and below go to stdout, warn and above to stderr. At info: the
+listeners, the drain and the stop; nothing per request. A handler that fails
+unexpectedly (throws anything but an RpcError) is answered -32603 and logged at
+warn with its method and code: at most 10 lines a second, then a count of the rest.
 
 SIGTERM or SIGINT drains in-flight requests (up to --drain-timeout), then exits 0;
 a second signal stops at once with exit 1. Under systemd (NOTIFY_SOCKET) it

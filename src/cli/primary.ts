@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import { Primary } from '../processes/primary.js';
+import { startMetricsServer } from '../server/metricsServer.js';
 import { DEFAULT_LIMITS } from '../server/options.js';
 import { formatStatsLine } from '../server/stats.js';
 import { nativeLoadError } from '../transport/native.js';
@@ -19,46 +21,65 @@ const DRAIN_MARGIN_MS = 5_000;
  * Resolves 0 once all drained on SIGTERM/SIGINT; 1 when one did not drain cleanly
  * or on a second signal.
  */
-export async function servePrimary(config: ServeConfig, argv: readonly string[]): Promise<number> {
+export async function servePrimary(config: ServeConfig, argv: readonly string[], log: Logger): Promise<number> {
   const native = config.transport === 'native' || (config.transport === 'auto' && nativeLoadError() === undefined);
   const drainMs = config.limits.drainTimeoutMs ?? DEFAULT_LIMITS.drainTimeoutMs;
+  // One /metrics for the whole server, bound before anything else as in a single process.
+  let running: Primary | undefined;
+  const metrics =
+    config.metrics &&
+    (await startMetricsServer({
+      ...config.metrics,
+      snapshot: () => {
+        if (running === undefined) throw new Error('the server is starting');
+        return running.metrics();
+      },
+    }));
   const primary = await Primary.start({
     processes: config.processes,
     listen: config.listen,
     reusePort: native || netReusePort(),
     script: BIN,
     args: ['serve', ...withoutProcesses(argv)],
-    log: (level, message) => (level === 'info' ? process.stdout : process.stderr).write(`ringwire: ${message}\n`),
+    log: (level, message) => log[level]({}, message),
     drainTimeoutMs: drainMs + DRAIN_MARGIN_MS,
+  }).catch(async (error: unknown) => {
+    await metrics?.close();
+    throw error;
   });
+  running = primary;
   const kind = native ? 'native' : 'net';
   const passed = config.activated ? ', socket from systemd' : '';
   const count = `${config.processes} processes`;
-  for (const listener of primary.listeners) process.stdout.write(`ringwire: listening on ${listener.name} (${kind}, ${count}${passed})\n`);
-  process.stdout.write(`ringwire: processes ${primary.pids.join(', ')}\n`);
-  notifySystemd('READY=1');
+  for (const listener of primary.listeners) log.info({ listener: listener.name, transport: kind }, `listening on ${listener.name} (${kind}, ${count}${passed})`);
+  log.info({ pids: primary.pids }, `processes ${primary.pids.join(', ')}`);
+  if (metrics) log.info({ metrics: metrics.url }, `metrics on ${metrics.url}`);
+  notifySystemd('READY=1', log);
   const statsTimer =
     config.statsEverySeconds === undefined
       ? undefined
       : setInterval(
-          () => void primary.stats().then((s) => process.stdout.write(`ringwire: stats: ${formatStatsLine(s)}\n`)),
+          () => void primary.stats().then((stats) => log.info({ stats }, `stats: ${formatStatsLine(stats)}`)),
           config.statsEverySeconds * 1000,
         );
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
-        process.stderr.write(`ringwire: ${signal} again, stopping every process at once\n`);
+        log.warn({ signal }, `${signal} again, stopping every process at once`);
         primary.stopNow();
+        void metrics?.close();
         resolve(1);
         return;
       }
       stopping = true;
-      notifySystemd('STOPPING=1');
+      notifySystemd('STOPPING=1', log);
       if (statsTimer) clearInterval(statsTimer);
-      process.stderr.write(`ringwire: ${signal}: draining ${config.processes} processes (up to ${duration(drainMs)})\n`);
-      void primary.drain().then((clean) => {
-        process.stderr.write(clean ? 'ringwire: stopped\n' : 'ringwire: stopped; a process did not drain cleanly\n');
+      log.info({ signal }, `${signal}: draining ${config.processes} processes (up to ${duration(drainMs)})`);
+      void primary.drain().then(async (clean) => {
+        await metrics?.close();
+        if (clean) log.info({}, 'stopped');
+        else log.warn({}, 'stopped; a process did not drain cleanly');
         resolve(clean ? 0 : 1);
       });
     };

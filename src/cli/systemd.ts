@@ -56,8 +56,8 @@ export function sdNotify(env: NodeJS.ProcessEnv, state: string): string | undefi
   }
 }
 
-/** sd_notify for the command line: a failure is said on stderr, never fatal. */
-export function notifySystemd(state: string): void {
+/** sd_notify for the command line: a failure is logged as a warning, never fatal. */
+export function notifySystemd(state: string, log: { warn(fields: object, message: string): void }): void {
   const failed = sdNotify(process.env, state);
-  if (failed !== undefined) process.stderr.write(`ringwire: warning: ${failed}\n`);
+  if (failed !== undefined) log.warn({ state }, failed);
 }

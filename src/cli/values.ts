@@ -24,11 +24,11 @@ export function milliseconds(flag: string, text: string): number {
 }
 
 /** A TCP listen address: `HOST:PORT`, `[IPV6]:PORT` or a bare `PORT` (on 127.0.0.1). */
-export function tcpAddress(text: string): { host: string; port: number } {
+export function tcpAddress(text: string, flag = '--tcp'): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
   if (!match || !Number.isInteger(port) || port > 65535) {
-    throw new UsageError(`--tcp expects HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070 (got ${text})`);
+    throw new UsageError(`${flag} expects HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070 (got ${text})`);
   }
   return { host: match[1] || match[2] || '127.0.0.1', port };
 }

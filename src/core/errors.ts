@@ -208,3 +208,13 @@ export class HandlerError extends RingwireError {
     this.rpcCode = rpcCode;
   }
 }
+
+/**
+ * Metrics snapshots that cannot be added up: their latency histograms have
+ * different bucket bounds (snapshots from different ringwire versions).
+ */
+export class MetricsMergeError extends RingwireError {
+  constructor(message: string) {
+    super('RINGWIRE_METRICS_MERGE', message);
+  }
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ListenerInfo } from '../core/connection.js';
+import type { MetricsSnapshot } from '../server/metrics.js';
 import type { ServerStats } from '../server/stats.js';
 import type { ProcessesStats } from './mergeStats.js';
 import { PROCESS_ENV, type ProcessSetup, type ToPrimary, type ToProcess } from './messages.js';
@@ -13,6 +14,8 @@ import { PROCESS_ENV, type ProcessSetup, type ToPrimary, type ToProcess } from '
 export interface ProcessHooks {
   /** This server's own figures. */
   readonly stats: () => ServerStats;
+  /** Its metrics, for the primary's one /metrics. */
+  readonly metrics: () => MetricsSnapshot;
   /** Drain as on SIGTERM; called once. */
   readonly drain: (why: string) => void;
   /** Stop at once. */
@@ -48,6 +51,7 @@ export class PrimaryLink {
     };
     process.on('message', (message: ToProcess) => {
       if (message.type === 'stats') this.send({ type: 'stats', id: message.id, stats: hooks.stats() });
+      else if (message.type === 'metrics') this.send({ type: 'metrics', id: message.id, snapshot: hooks.metrics() });
       else if (message.type === 'gathered') this.gathering.get(message.id)?.resolve(message.result);
       else if (message.type === 'drain') drain('the primary asks');
       else if (message.type === 'stop') hooks.stopNow();

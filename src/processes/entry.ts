@@ -36,4 +36,9 @@ const drain = (): void => {
 // A signal straight to this process (a terminal's Ctrl-C, systemd's control group) drains like the primary's word.
 process.on('SIGTERM', drain);
 process.on('SIGINT', drain);
-link.ready(server.listeners, { stats: () => server.stats(), drain, stopNow: () => process.exit(1) });
+link.ready(server.listeners, {
+  stats: () => server.stats(),
+  metrics: () => server.metricsSnapshot(),
+  drain,
+  stopNow: () => process.exit(1),
+});

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ListenerInfo } from '../core/connection.js';
+import type { MetricsSnapshot } from '../server/metrics.js';
 import type { ServerOptions } from '../server/options.js';
 import type { ServerStats } from '../server/stats.js';
 import type { ProcessTarget } from './listeners.js';
@@ -30,6 +31,8 @@ export type ToPrimary =
   | { readonly type: 'ready'; readonly listeners: readonly ListenerInfo[] }
   /** The answer to a `stats` request. */
   | { readonly type: 'stats'; readonly id: number; readonly stats: ServerStats }
+  /** The answer to a `metrics` request. */
+  | { readonly type: 'metrics'; readonly id: number; readonly snapshot: MetricsSnapshot }
   /** A client asked this process for the whole server's stats (`rpc.stats`). */
   | { readonly type: 'gather'; readonly id: number };
 
@@ -39,4 +42,5 @@ export type ToProcess =
   /** Stop at once (a second signal to the primary). */
   | { readonly type: 'stop' }
   | { readonly type: 'stats'; readonly id: number }
+  | { readonly type: 'metrics'; readonly id: number }
   | { readonly type: 'gathered'; readonly id: number; readonly result: ProcessesStats };

@@ -12,6 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ListenerInfo } from '../core/connection.js';
 import { ProcessStartError } from '../core/errors.js';
+import type { MetricsSnapshot } from '../server/metrics.js';
 import type { ServerStats } from '../server/stats.js';
 import type { ListenTarget } from '../transport/types.js';
 import { SharedListeners } from './listeners.js';
@@ -75,7 +76,7 @@ export class Primary {
   private readonly started = Date.now();
   private stopping = false;
   private nextId = 1;
-  private readonly pending = new Map<number, { answers: Map<number, ServerStats>; done: () => void }>();
+  private readonly pending = new Map<number, { answers: Map<number, unknown>; done: () => void }>();
   private readonly exits = new Set<() => void>();
 
   private constructor(
@@ -195,10 +196,10 @@ export class Primary {
   }
 
   private onMessage(slot: Slot, child: ChildProcess, message: ToPrimary): void {
-    if (message.type === 'stats') {
+    if (message.type === 'stats' || message.type === 'metrics') {
       const waiting = this.pending.get(message.id);
       if (waiting === undefined) return;
-      waiting.answers.set(slot.index, message.stats);
+      waiting.answers.set(slot.index, message.type === 'stats' ? message.stats : message.snapshot);
       if (waiting.answers.size >= this.readySlots().length) waiting.done();
     } else if (message.type === 'gather') {
       void this.stats().then((result) => send(child, { type: 'gathered', id: message.id, result }));
@@ -217,10 +218,10 @@ export class Primary {
     return this.slots.filter((slot) => slot.ready && slot.child !== undefined);
   }
 
-  /** The whole server's stats: totals, and each process's figures (processes that did not answer in time are left out). */
-  async stats(): Promise<ProcessesStats> {
+  /** Asks every listening process; resolves with the answers that came within STATS_TIMEOUT_MS, by slot. */
+  private async ask<T>(type: 'stats' | 'metrics'): Promise<Map<number, T>> {
     const id = this.nextId++;
-    const answers = new Map<number, ServerStats>();
+    const answers = new Map<number, T>();
     const slots = this.readySlots();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(finish, STATS_TIMEOUT_MS);
@@ -228,17 +229,28 @@ export class Primary {
         clearTimeout(timer);
         resolve();
       }
-      this.pending.set(id, { answers, done: finish });
+      this.pending.set(id, { answers: answers as Map<number, unknown>, done: finish });
       if (slots.length === 0) finish();
-      for (const slot of slots) send(slot.child!, { type: 'stats', id });
+      for (const slot of slots) send(slot.child!, { type, id });
     });
     this.pending.delete(id);
+    return answers;
+  }
+
+  /** The whole server's stats: totals, and each process's figures (processes that did not answer in time are left out). */
+  async stats(): Promise<ProcessesStats> {
+    const answers = await this.ask<ServerStats>('stats');
     const processes: ProcessStats[] = [];
     for (const slot of this.slots) {
       const stats = answers.get(slot.index);
       if (stats !== undefined) processes.push({ index: slot.index, pid: slot.child?.pid ?? 0, restarts: slot.restarts, ...stats });
     }
     return { ...mergeStats(processes, Date.now() - this.started), processes };
+  }
+
+  /** Each listening process's metrics, for one /metrics of the whole server (mergeMetricsSnapshots adds them up). */
+  async metrics(): Promise<MetricsSnapshot[]> {
+    return [...(await this.ask<MetricsSnapshot>('metrics')).values()];
   }
 
   /**

@@ -6,8 +6,10 @@ import type { Handler, Handlers } from '../core/records.js';
 import { listen } from '../transport/listen.js';
 import type { TransportServer } from '../transport/types.js';
 import { defaultStages } from './defaultStages.js';
-import { type ErrorLog, stderrErrorLog } from './errorLog.js';
+import { type ErrorLog, loggerErrorLog, stderrErrorLog } from './errorLog.js';
 import { loadHandlersModule, timedHandlers } from './handlers.js';
+import { describePeer, duration, type ServerLogger } from './logger.js';
+import { type MetricsSnapshot, takeSnapshot } from './metrics.js';
 import { type Limits, listenTargets, resolveLimits, type ServerOptions, validateOptions } from './options.js';
 import { createWorkerPool, type WorkerPool } from './pool.js';
 import { type CloseResult, drain } from './shutdown.js';
@@ -24,6 +26,17 @@ export interface RpcServer {
   /** Worker threads running the handlers (0: inline). */
   readonly workers: number;
   stats(): ServerStats;
+  /**
+   * The counters as one plain JSON-serialisable object, for Prometheus
+   * (`renderMetrics`, `startMetricsServer`) or to send over IPC and add up with
+   * other processes' (`mergeMetricsSnapshots`). Read now; nothing is kept per request.
+   *
+   * @example
+   * ```ts
+   * const text = await renderMetrics(server.metricsSnapshot());
+   * ```
+   */
+  metricsSnapshot(): MetricsSnapshot;
   /**
    * The open connections whose protocol is known: those the server can send to
    * (PROTOCOL.md 6.3).
@@ -69,8 +82,8 @@ export interface RpcServer {
 export async function createServer(options: ServerOptions): Promise<RpcServer> {
   validateOptions(options);
   const limits = resolveLimits(options.limits);
-  // Without the user's own: one line per report on stderr, handler failures rate-limited.
-  const log = options.onError === undefined ? stderrErrorLog() : undefined;
+  // Without the user's own: one line per report on stderr (or the logger), handler failures rate-limited.
+  const log = options.onError !== undefined ? undefined : options.logger ? loggerErrorLog(options.logger) : stderrErrorLog();
   const onError = options.onError ?? log!.report;
   const stats = new StatsCollector();
   const pool = options.workers ? await createWorkerPool({ module: options.handlersModule!, workers: options.workers, onError }) : undefined;
@@ -85,7 +98,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
       maxConnections: limits.maxConnections,
       writeHighWaterBytes: limits.writeHighWaterBytes,
     });
-    server = new Server(transport, stats, pool, limits.drainTimeoutMs, log);
+    server = new Server(transport, stats, pool, limits.drainTimeoutMs, log, options.logger);
     if (options.exposeStats) {
       const source = options.exposeStats;
       handlers = { ...handlers, 'rpc.stats': typeof source === 'function' ? () => source() : statsHandler(server) };
@@ -109,6 +122,8 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
     if (options.pipeline) stages = options.pipeline(stages);
     checkStages(stages);
     server.start(composeStages(instrument(stages, server.tracker, limits)), onError);
+    for (const l of transport.listeners)
+      options.logger?.info({ listener: l.name, transport: transport.kind }, `listening on ${l.name} (${transport.kind})`);
     return server;
   } catch (error) {
     // A server that never started must not keep its sockets: the process would never
@@ -144,11 +159,30 @@ class Server implements RpcServer {
     private readonly pool: WorkerPool | undefined,
     private readonly drainTimeoutMs: number,
     private readonly log: ErrorLog | undefined,
+    private readonly logger: ServerLogger | undefined,
   ) {
-    this.tracker = new ConnectionTracker(collector);
+    // Asked once: with debug off, a connection costs not even a call to the logger.
+    const debug = logger?.isLevelEnabled('debug') ? logger : undefined;
+    this.tracker = new ConnectionTracker(
+      collector,
+      debug &&
+        ((c, reason) =>
+          debug.debug(
+            connectionFields(c, { reason }),
+            `protocol violation (${reason}) on ${c.listener.name} from ${describePeer(c.peer)}`,
+          )),
+    );
     this.lifecycle = transport.connections$.subscribe((event) => {
-      if (event.type === 'open') collector.opened(event.connection.listener.name);
-      else this.tracker.closed(event.connection);
+      const c = event.connection;
+      if (event.type === 'open') collector.opened(c.listener.name);
+      else this.tracker.closed(c);
+      if (debug) {
+        const fields = connectionFields(c, event.error === undefined ? {} : { error: event.error });
+        debug.debug(
+          fields,
+          `connection ${event.type === 'open' ? 'open' : 'closed'} on ${c.listener.name} from ${describePeer(c.peer)}${event.error ? ` (${event.error})` : ''}`,
+        );
+      }
     });
   }
 
@@ -209,19 +243,27 @@ class Server implements RpcServer {
     return this.collector.snapshot(this.transport.kind, this.transport.stats(), this.tracker.inFlight.total);
   }
 
+  metricsSnapshot(): MetricsSnapshot {
+    return takeSnapshot({ collector: this.collector, transport: this.transport, requestsInFlight: this.tracker.inFlight.total });
+  }
+
   close(options: { drainTimeoutMs?: number } = {}): Promise<CloseResult> {
     this.closing ??= (async () => {
-      const result = await drain(
-        this.transport,
-        this.tracker,
-        () => this.tracker.inFlight.total,
-        options.drainTimeoutMs ?? this.drainTimeoutMs,
+      const drainMs = options.drainTimeoutMs ?? this.drainTimeoutMs;
+      const inFlight = this.tracker.inFlight.total;
+      this.logger?.info(
+        { inFlight, drainTimeoutMs: drainMs },
+        `draining ${inFlight} request${inFlight === 1 ? '' : 's'} in flight (up to ${duration(drainMs)})`,
       );
+      const result = await drain(this.transport, this.tracker, () => this.tracker.inFlight.total, drainMs);
+      if (result.timedOut)
+        this.logger?.warn({ unanswered: result.unanswered }, `drain timed out; ${result.unanswered} request(s) were cut off`);
       this.pipeline?.unsubscribe();
       await this.transport.close();
       this.lifecycle.unsubscribe();
       await this.pool?.close();
       this.log?.flush();
+      this.logger?.info({}, 'stopped');
       return result;
     })();
     return this.closing;
@@ -243,6 +285,12 @@ export function instrument(stages: PipelineStages, tracker: ConnectionTracker, l
   // Without a `handle` stage nothing is counted in flight, but a peer's FIN must still end its connection.
   if (!stages.some((s) => s.name === 'handle')) out.push({ name: 'ringwire:afterHandle', operator: tracker.afterHandle });
   return out;
+}
+
+/** What a debug line says of a connection, as fields. */
+function connectionFields(c: Connection, extra: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const proxied = c.proxied === undefined ? {} : { proxied: `${c.proxied.address}:${c.proxied.port}` };
+  return { connection: c.id, listener: c.listener.name, peer: describePeer(c.peer), ...proxied, ...extra };
 }
 
 function statsHandler(server: RpcServer): Handler {

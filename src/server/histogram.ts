@@ -23,6 +23,8 @@ export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKETS);
   /** Sum of the weights in `counts`: what percentile ranks are taken against. */
   private weight = 0;
+  /** Sum of `ms * weight` over the samples: a Prometheus histogram's `_sum`. */
+  private weightedMs = 0;
   private timed = 0;
   private calls = 0;
 
@@ -33,6 +35,7 @@ export class LatencyHistogram {
   record(ms: number, weight = 1): void {
     this.counts[bucketOf(ms)]! += weight;
     this.weight += weight;
+    this.weightedMs += ms * weight;
     this.timed += 1;
     this.calls += 1;
   }
@@ -50,6 +53,34 @@ export class LatencyHistogram {
   /** How many of them were timed (what the percentiles are made of). */
   get samples(): number {
     return this.timed;
+  }
+
+  /** The samples' total weight: what the percentiles rank against, and `cumulative()`'s last figure. */
+  get weighted(): number {
+    return this.weight;
+  }
+
+  /** The samples' milliseconds, each times its weight, summed. */
+  get sumMs(): number {
+    return this.weightedMs;
+  }
+
+  /**
+   * The weight of the samples at or below each of `boundsMs` (ascending), counted
+   * up to the bucket each bound falls in: exact when the bounds are bucket bounds
+   * (1 µs times a power of 2^(1/4)), as a Prometheus histogram's `le` buckets must be.
+   */
+  cumulative(boundsMs: readonly number[]): number[] {
+    const out: number[] = [];
+    let seen = 0;
+    let i = 0;
+    for (const bound of boundsMs) {
+      // A bound computed in floating point may sit a hair above the bucket bound it names.
+      const last = bucketOf(bound * (1 - 1e-9));
+      for (; i <= last; i++) seen += this.counts[i]!;
+      out.push(seen);
+    }
+    return out;
   }
 
   /** The value below which fraction `q` (0..1) of samples fall, by weight; 0 with no samples. */

@@ -2,6 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import { OptionsError } from '../core/errors.js';
 import type { Handlers } from '../core/records.js';
 import type { ListenTarget, TransportKind } from '../transport/types.js';
+import type { ServerLogger } from './logger.js';
 import type { PipelineStages } from './stages.js';
 
 /** Per-connection and per-message limits (PROTOCOL.md section 4). */
@@ -94,6 +95,19 @@ export interface ServerOptions {
    * ```
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Where the server logs (a pino `Logger` fits): its listeners, drain and stop at
+   * info; handler failures at warn with `method` and `code` (rate-limited, as the
+   * stderr lines are) unless `onError` is given; connections opening and closing
+   * and protocol violations at debug, only when `isLevelEnabled('debug')` is true
+   * at start. Nothing per request. Default: none (only the stderr lines of `onError`'s default).
+   *
+   * @example
+   * ```ts
+   * const server = await createServer({ listen: [{ port: 7070 }], handlers, logger: pino() });
+   * ```
+   */
+  readonly logger?: ServerLogger;
 }
 
 /** Fills in the default limits and rejects values that cannot work. */

@@ -5,11 +5,12 @@
  * @module
  */
 
-export interface RateLimitedLogOptions {
-  /** Where lines go (each without its newline). */
-  readonly write: (line: string) => void;
+/** `T`: what is logged, a line (without its newline) by default, or a structured entry for a logger. */
+export interface RateLimitedLogOptions<T = string> {
+  /** Where lines go. */
+  readonly write: (line: T) => void;
   /** The line written at a window's end for the lines held back in it. */
-  readonly summary: (suppressed: number) => string;
+  readonly summary: (suppressed: number) => T;
   /** Lines let through per window. Default 10. */
   readonly perWindow?: number;
   /** Default 1000. */
@@ -26,19 +27,19 @@ export interface RateLimitedLogOptions {
  * log.log('handler fail failed: boom');
  * ```
  */
-export class RateLimitedLog {
+export class RateLimitedLog<T = string> {
   private readonly perWindow: number;
   private readonly windowMs: number;
   private shown = 0;
   private suppressed = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: RateLimitedLogOptions) {
+  constructor(private readonly options: RateLimitedLogOptions<T>) {
     this.perWindow = options.perWindow ?? 10;
     this.windowMs = options.windowMs ?? 1000;
   }
 
-  log(line: string): void {
+  log(line: T): void {
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.endWindow(), this.windowMs);
       // A pending summary must not keep a stopping process alive; flush() writes it.

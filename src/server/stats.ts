@@ -58,6 +58,10 @@ export class StatsCollector {
   readonly errors: Record<string, number> = {};
   readonly violations: Record<string, number> = {};
   readonly latency = new LatencyHistogram();
+  /** Requests answered with a result, by protocol. */
+  readonly results: Record<Protocol, number> = { jsonrpc: 0, lsp: 0, mcp1: 0 };
+  /** Requests (and undecodable messages) answered with an error, by protocol and JSON-RPC code. */
+  readonly failures: Record<Protocol, Record<string, number>> = { jsonrpc: {}, lsp: {}, mcp1: {} };
   messagesIn = 0;
   messagesOut = 0;
   /** Client answers that matched no server request (PROTOCOL.md 6.1): dropped. */
@@ -82,6 +86,11 @@ export class StatsCollector {
 
   error(code: number): void {
     this.errors[code] = (this.errors[code] ?? 0) + 1;
+  }
+
+  failed(protocol: Protocol, code: number): void {
+    const byCode = this.failures[protocol];
+    byCode[code] = (byCode[code] ?? 0) + 1;
   }
 
   violation(reason: string): void {

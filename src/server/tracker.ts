@@ -39,7 +39,11 @@ export class ConnectionTracker {
   private readonly ending = new WeakSet<Connection>();
   private waiting: Array<() => void> = [];
 
-  constructor(private readonly stats: StatsCollector) {}
+  /** @param onViolation told of each protocol violation (for a debug log); absent, nothing is called. */
+  constructor(
+    private readonly stats: StatsCollector,
+    private readonly onViolation?: (connection: Connection, reason: string) => void,
+  ) {}
 
   /**
    * First stage: while draining, drops the input of connections the server has
@@ -91,10 +95,15 @@ export class ConnectionTracker {
       stage(out, (r) => {
         out.next(r);
         if (r.type === 'reply') {
-          if (!r.silent) this.stats.messagesOut++;
+          if (!r.silent) {
+            this.stats.messagesOut++;
+            if (r.kind === 'result') countResult(this.stats.results, r.protocol);
+            else if (r.kind === 'error' && r.error) this.stats.failed(r.protocol, r.error.code);
+          }
           if (r.kind === 'error' && r.error) this.stats.error(r.error.code);
         } else if (r.type === 'violation') {
           this.stats.violation(r.reason);
+          this.onViolation?.(r.connection, r.reason);
           if (r.error) {
             this.stats.error(r.error.code);
             this.stats.messagesOut++;
@@ -169,4 +178,11 @@ export class ConnectionTracker {
     this.waiting = [];
     for (const resolve of waiting) resolve();
   }
+}
+
+/** Named increments, not `results[protocol]++`: a keyed store with varying keys goes megamorphic on the hot path. */
+function countResult(results: Record<Protocol, number>, protocol: Protocol): void {
+  if (protocol === 'jsonrpc') results.jsonrpc++;
+  else if (protocol === 'mcp1') results.mcp1++;
+  else results.lsp++;
 }

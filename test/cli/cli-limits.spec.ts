@@ -114,8 +114,8 @@ describe.each(transports())('ringwire serve limit flags reach the server (%s)', 
     cli.child.kill('SIGTERM');
     expect(await within(cli.exited, 'ringwire serve to exit', 8000)).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(5000);
-    expect(cli.stderr).toContain('SIGTERM: draining 1 request in flight (up to 300 ms)');
-    expect(cli.stderr).toContain('drain timed out; 1 request(s) were cut off');
+    expect(cli.stdout).toContain('ringwire: SIGTERM received\nringwire: draining 1 request in flight (up to 300 ms)\n');
+    expect(cli.stderr).toContain('ringwire: warn: drain timed out; 1 request(s) were cut off\n');
     await slow;
     await client.close();
   });

@@ -27,7 +27,7 @@ async function startProcesses(transport: string, processes: number, extra: strin
   const cli = ringwire([...args, '--unix', socket, '--tcp', '127.0.0.1:0', ...extra], dir);
   const [line] = await cli.lines(/^ringwire: processes /);
   const pids = line!.replace('ringwire: processes ', '').split(', ').map(Number);
-  const [tcpLine] = await cli.lines(/listening on tcp:/);
+  const [tcpLine] = await cli.lines(/^ringwire: listening on tcp:/);
   expect(tcpLine).toContain(`(${transport}, ${processes} processes)`);
   return { cli, socket, tcp: `127.0.0.1:${/:(\d+) /.exec(tcpLine!)![1]}`, pids };
 }
@@ -92,7 +92,7 @@ describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
     expect(await slow).toEqual(clients.map((_, i) => 300 + i));
     expect(await cli.exited).toBe(0);
     expect(existsSync(socket)).toBe(false);
-    expect(cli.stderr).toContain('SIGTERM: draining 2 processes');
+    expect(cli.stdout).toContain('SIGTERM: draining 2 processes');
     await closeAll(clients);
   });
 

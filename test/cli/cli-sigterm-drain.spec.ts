@@ -22,7 +22,8 @@ describe.each(transports())('ringwire serve on SIGTERM / SIGINT (%s)', (transpor
     expect(await answers).toEqual([300, 200, 'now']);
     expect(await cli.exited).toBe(0);
     expect(existsSync(socket)).toBe(false);
-    expect(cli.stderr).toContain(`${signal}: draining`);
+    expect(cli.stdout).toContain(`ringwire: ${signal} received\nringwire: draining 2 requests in flight`);
+    expect(cli.stdout).toMatch(/\nringwire: stopped\n$/);
     await client.close();
   });
 });

@@ -154,7 +154,7 @@ describe('ringwire serve --allow-uid', () => {
     const [, tcp] = await cli.lines(/listening on /, 2);
     const name = /listening on (tcp:\S+)/.exec(tcp!)![1];
     await until(() => cli.stderr.includes('\n'), 'the warning');
-    expect(cli.stderr).toBe(`ringwire: warning: --allow-uid does not apply to ${name}; any local user can connect there\n`);
+    expect(cli.stderr).toBe(`ringwire: warn: --allow-uid does not apply to ${name}; any local user can connect there\n`);
   });
 
   it('with --transport net: exit 1 and one clear line', async () => {
