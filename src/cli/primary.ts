@@ -51,7 +51,8 @@ export async function servePrimary(config: ServeConfig, argv: readonly string[],
   const kind = native ? 'native' : 'net';
   const passed = config.activated ? ', socket from systemd' : '';
   const count = `${config.processes} processes`;
-  for (const listener of primary.listeners) log.info({ listener: listener.name, transport: kind }, `listening on ${listener.name} (${kind}, ${count}${passed})`);
+  for (const listener of primary.listeners)
+    log.info({ listener: listener.name, transport: kind }, `listening on ${listener.name} (${kind}, ${count}${passed})`);
   log.info({ pids: primary.pids }, `processes ${primary.pids.join(', ')}`);
   if (metrics) log.info({ metrics: metrics.url }, `metrics on ${metrics.url}`);
   notifySystemd('READY=1', log);

@@ -5,6 +5,7 @@ import type { RpcClient as Client } from '../../src/client/client.js';
 import { connect } from '../../src/client/connect.js';
 import { type Cli, ensureBuilt, killAll, ROOT, ringwire } from '../fixtures/cli.js';
 import { delay, transports } from '../fixtures/harness.js';
+import { promtoolCheck, sample, scrape } from '../helpers/prometheus.js';
 import { tempDir } from '../helpers/socketPath.js';
 
 const HANDLERS = join(ROOT, 'test', 'fixtures', 'processHandlers.mjs');
@@ -107,6 +108,24 @@ describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
     expect(stats.processes.map((p) => p.pid).sort()).toEqual([...pids].sort());
     expect(stats.connections.open).toBe(20);
     expect(stats.connections.total).toBe(stats.processes.reduce((n, p) => n + p.connections.total, 0));
+    await closeAll(clients);
+  });
+
+  it('serves one /metrics for the whole server, adding up every process, valid for promtool', async () => {
+    const { cli, tcp, pids } = await startProcesses(transport, 2, ['--metrics', '127.0.0.1:0']);
+    const [line] = await cli.lines(/^ringwire: metrics on /);
+    const url = line!.slice('ringwire: metrics on '.length);
+    const clients = await connectMany(tcp, 20);
+    const served = await Promise.all(clients.map((c) => c.call('pid') as Promise<number>));
+    expect(new Set(served)).toEqual(new Set(pids));
+    const { status, body } = await scrape(url);
+    expect(status).toBe(200);
+    expect(sample(body, 'ringwire_processes')).toBe(2);
+    expect(sample(body, `ringwire_connections_open{listener="tcp:${tcp}"}`)).toBe(20);
+    expect(sample(body, 'ringwire_requests_total{protocol="jsonrpc",outcome="ok"}')).toBe(20);
+    const verdict = promtoolCheck(body);
+    expect(verdict.output).toBe('');
+    expect(verdict.status).toBe(0);
     await closeAll(clients);
   });
 
