@@ -2,7 +2,9 @@
 // + UBSan build (native/build-asan/). Node itself is not instrumented, so the ASan
 // runtime is preloaded. Leak detection is off: node's own exit-time allocations
 // would drown any report; heap misuse (overflows, use-after-free, double free) and
-// undefined behaviour abort the run with a report.
+// undefined behaviour abort the run with a report. The --processes specs are in:
+// their server processes inherit the environment, so they load the ASan build too,
+// and the shared-socket accept waiter (a thread) runs there.
 import { spawnSync } from 'node:child_process';
 
 const cc = process.env.CC ?? 'gcc';
@@ -15,7 +17,11 @@ if (!preload.includes('libasan')) {
 const files = process.argv.slice(2);
 const result = spawnSync(
   process.execPath,
-  ['node_modules/vitest/vitest.mjs', 'run', ...(files.length ? files : ['test/native', 'test/transport'])],
+  [
+    'node_modules/vitest/vitest.mjs',
+    'run',
+    ...(files.length ? files : ['test/native', 'test/transport', 'test/cli/cli-processes.spec.ts', 'test/server/serve-processes.spec.ts']),
+  ],
   {
     stdio: 'inherit',
     env: {

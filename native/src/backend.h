@@ -12,10 +12,6 @@ enum : uint32_t {
   kWritable = 1u << 1,
   kHangup = 1u << 2,  // peer gone entirely (both directions)
   kError = 1u << 3,
-  // Interest only: of several processes watching one shared listening socket, wake
-  // one per connection (EPOLLEXCLUSIVE), not all. Backends without it ignore it.
-  // Never combined with backend_modify (epoll refuses EPOLL_CTL_MOD on it).
-  kExclusive = 1u << 4,
 };
 
 struct BackendEvent {

@@ -13,9 +13,6 @@ static uint32_t to_epoll(uint32_t interest) {
   uint32_t ev = 0;
   if (interest & kReadable) ev |= EPOLLIN;
   if (interest & kWritable) ev |= EPOLLOUT;
-#ifdef EPOLLEXCLUSIVE
-  if (interest & kExclusive) ev |= EPOLLEXCLUSIVE;
-#endif
   return ev;
 }
 

@@ -14,6 +14,8 @@ namespace rw {
 
 // Tokens tell listeners from connections: listeners have the high word set.
 static constexpr uint64_t kListenerBit = 1ull << 32;
+// The AcceptWaiter's signal: some shared listener is ready.
+static constexpr uint64_t kWaiterToken = kListenerBit | 0xffffffffu;
 
 Loop::Loop(uint8_t* read_buf, size_t read_buf_size, int32_t* records, uint32_t max_records,
            DeliverFn deliver, void* ctx, LoopOptions opts)
@@ -27,6 +29,7 @@ Loop::Loop(uint8_t* read_buf, size_t read_buf_size, int32_t* records, uint32_t m
 
 Loop::~Loop() {
   shutdown();
+  waiter_.stop();
   if (bfd_ >= 0) sock_close(bfd_);
   if (reserve_fd_ >= 0) sock_close(reserve_fd_);
 }
@@ -135,23 +138,51 @@ int Loop::adopt_listener(int fd, bool unix_socket, std::vector<uint32_t> allow_u
   l.unix_socket = unix_socket;
   l.allow_uids = std::move(allow_uids);
   int id = add_listener(listeners_, std::move(l));
-  int rc = id < 0 ? id
-                  : backend_add(bfd_, fd, kListenerBit | static_cast<uint32_t>(id), kReadable | kExclusive);
+  if (id < 0) return id;  // the fd stays open: whoever passed it still owns it
+  int rc = waiter_.add(fd);
+  if (rc == 0 && !waiter_watched_) {
+    rc = backend_add(bfd_, waiter_.ready_fd(), kWaiterToken, kReadable);
+    if (rc == 0) waiter_watched_ = true;
+    else waiter_.remove(fd);
+  }
+  if (rc == 0) {
+    listeners_[id].waited = true;
+  } else if (rc == -ENOTSUP) {
+    rc = backend_add(bfd_, fd, kListenerBit | static_cast<uint32_t>(id), kReadable);
+  }
   if (rc < 0) {
-    if (id >= 0) listeners_[id].fd = -1;
-    return rc;  // the fd stays open: whoever passed it still owns it
+    listeners_[id].fd = -1;
+    return rc;
   }
   listener_count_++;
   return id;
+}
+
+void Loop::accept_waited() {
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    if (listeners_[i].fd < 0 || !listeners_[i].waited) continue;
+    accept_all(static_cast<uint32_t>(i));
+    // Indexed again: JS ran during accept_all's deliveries and may have closed this
+    // listener or opened others (listeners_ may have grown).
+    Listener& l = listeners_[i];
+    if (l.fd >= 0 && l.waited && waiter_.requeue(l.fd) < 0) {
+      // Not watched any more: fall back to the loop's own (every process woken).
+      l.waited = false;
+      backend_add(bfd_, l.fd, kListenerBit | static_cast<uint32_t>(i), kReadable);
+    }
+  }
+  waiter_.resume();
 }
 
 int Loop::close_listener(int id) {
   if (id < 0 || static_cast<size_t>(id) >= listeners_.size() || listeners_[id].fd < 0)
     return -EBADF;
   Listener& l = listeners_[id];
-  backend_delete(bfd_, l.fd, kReadable);
+  if (l.waited) waiter_.remove(l.fd);
+  else backend_delete(bfd_, l.fd, kReadable);
   sock_close(l.fd);
   l.fd = -1;
+  l.waited = false;
   l.allow_uids.clear();
   listener_count_--;
   return 0;
@@ -342,7 +373,8 @@ void Loop::on_ready() {
   int n = backend_poll(bfd_, events, kMaxEvents);
   for (int i = 0; i < n; i++) {
     uint64_t t = events[i].token;
-    if (t & kListenerBit) accept_all(static_cast<uint32_t>(t & 0xffffffffu));
+    if (t == kWaiterToken) accept_waited();
+    else if (t & kListenerBit) accept_all(static_cast<uint32_t>(t & 0xffffffffu));
     else on_conn_event(static_cast<uint32_t>(t), events[i].events);
   }
   deliver();

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <vector>
 
+#include "accept_waiter.h"
 #include "backend.h"
 #include "write_queue.h"
 
@@ -47,6 +48,7 @@ struct Conn {
 struct Listener {
   int fd = -1;
   bool unix_socket = false;
+  bool waited = false;  // watched by the AcceptWaiter, not the loop's backend
   std::vector<uint32_t> allow_uids;  // empty = everyone
 };
 
@@ -78,8 +80,8 @@ class Loop {
   int listen_unix(const char* path, int mode, int backlog, std::vector<uint32_t> allow_uids);
   int listen_tcp(const char* host, int port, int backlog, bool reuse_port, bool v6only,
                  int* bound_port);
-  // A listening socket made elsewhere (sock_adopt_listener has checked it). Watched
-  // with kExclusive: other processes may be accepting on it too.
+  // A listening socket made elsewhere (sock_adopt_listener has checked it). Other
+  // processes may accept on it too: the AcceptWaiter watches it where it can.
   int adopt_listener(int fd, bool unix_socket, std::vector<uint32_t> allow_uids);
   int close_listener(int id);
 
@@ -105,6 +107,7 @@ class Loop {
 
  private:
   void accept_all(uint32_t lid);
+  void accept_waited();
   void on_conn_event(uint32_t slot, uint32_t events);
   void read_conn(uint32_t slot);
   long send_now(uint32_t slot, const struct iovec* iov, int n);
@@ -141,6 +144,8 @@ class Loop {
   std::vector<int32_t> staged_tail_;
   std::vector<uint32_t> staged_heads_;
   std::vector<Listener> listeners_;
+  AcceptWaiter waiter_;
+  bool waiter_watched_ = false;  // waiter_.ready_fd() is in the backend
   size_t open_count_ = 0;
   size_t listener_count_ = 0;
 };

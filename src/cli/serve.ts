@@ -74,6 +74,10 @@ export async function serve(argv: string[]): Promise<number> {
       );
     };
     const onSignal = (signal: NodeJS.Signals) => {
+      // A process of several hears signals meant for the group (Ctrl-C, systemd's
+      // control group) besides its primary's word: only the primary's second signal
+      // (sent on as 'stop') stops it at once.
+      if (stopping && link !== undefined) return;
       if (stopping) {
         log.warn({ signal }, `${signal} again, stopping at once`);
         process.exit(1);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RpcClient as Client } from '../../src/client/client.js';
 import { connect } from '../../src/client/connect.js';
-import { type Cli, ensureBuilt, killAll, ROOT, ringwire } from '../fixtures/cli.js';
+import { type Cli, ensureBuilt, killAll, launch, RINGWIRE_BIN, ROOT, ringwire } from '../fixtures/cli.js';
 import { delay, transports } from '../fixtures/harness.js';
 import { promtoolCheck, sample, scrape } from '../helpers/prometheus.js';
 import { tempDir } from '../helpers/socketPath.js';
@@ -55,6 +55,24 @@ describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
     expect(await cli.exited).toBe(0);
   });
 
+  it.runIf(transport === 'native')(
+    'takes turns on a shared Unix socket: connections opened one at a time go to every process',
+    async () => {
+      const { socket, pids } = await startProcesses(transport, 2);
+      const clients: Client[] = [];
+      const owners = new Map<number, number>();
+      for (let i = 0; i < 20; i++) {
+        const client = await connect(socket);
+        const pid = (await client.call('pid')) as number;
+        owners.set(pid, (owners.get(pid) ?? 0) + 1);
+        clients.push(client);
+      }
+      // The process just woken goes to the back of the queue (accept_waiter.h): strict turns when idle.
+      for (const pid of pids) expect(owners.get(pid) ?? 0).toBeGreaterThanOrEqual(5);
+      await closeAll(clients);
+    },
+  );
+
   it('starts a killed process again; the other process and its connections are not touched', async () => {
     const { cli, tcp, pids } = await startProcesses(transport, 2);
     const clients = await connectMany(tcp, 24);
@@ -96,6 +114,25 @@ describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
     expect(cli.stdout).toContain('SIGTERM: draining 2 processes');
     await closeAll(clients);
   });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to the whole process group (Ctrl-C, systemd) drains once: in-flight requests answered, exit 0',
+    async (signal) => {
+      const dir = tempDir();
+      const args = ['serve', '--processes', '2', '--transport', transport, '--handlers', HANDLERS, '--tcp', '127.0.0.1:0'];
+      const cli = launch(process.execPath, [RINGWIRE_BIN, ...args], { cwd: dir, detached: true });
+      await cli.lines(/^ringwire: processes /);
+      const [tcpLine] = await cli.lines(/^ringwire: listening on tcp:/);
+      const clients = await connectMany(`127.0.0.1:${/:(\d+) /.exec(tcpLine!)![1]}`, 12);
+      const slow = Promise.all(clients.map((c, i) => c.call('sleep', [400 + i])));
+      await delay(100);
+      process.kill(-cli.child.pid!, signal);
+      expect(await slow).toEqual(clients.map((_, i) => 400 + i));
+      expect(await cli.exited).toBe(0);
+      expect(cli.stderr).not.toMatch(/again, stopping at once/);
+      await closeAll(clients);
+    },
+  );
 
   it('answers rpc.stats for the whole server: totals and each process', async () => {
     const { tcp, pids } = await startProcesses(transport, 2, ['--expose-stats']);
