@@ -1,4 +1,5 @@
-import type { ConnectionCount, ServerStats } from '../server/stats.js';
+import type { ServerStats } from '../server/stats.js';
+import { sumCounts, sumFlat } from '../server/sums.js';
 
 /** One server process's figures, as the primary reports them. */
 export type ProcessStats = ServerStats & {
@@ -31,8 +32,8 @@ export function mergeStats(all: readonly ServerStats[], uptimeMs: number): Serve
       open: sum(all, (s) => s.connections.open),
       total: sum(all, (s) => s.connections.total),
       rejected: sum(all, (s) => s.connections.rejected),
-      byProtocol: mergeCounts(all.map((s) => s.connections.byProtocol)) as ServerStats['connections']['byProtocol'],
-      byListener: mergeCounts(all.map((s) => s.connections.byListener)),
+      byProtocol: sumCounts(all.map((s) => s.connections.byProtocol)) as ServerStats['connections']['byProtocol'],
+      byListener: sumCounts(all.map((s) => s.connections.byListener)),
     },
     bytes: { in: sum(all, (s) => s.bytes.in), out: sum(all, (s) => s.bytes.out) },
     messages: {
@@ -41,8 +42,8 @@ export function mergeStats(all: readonly ServerStats[], uptimeMs: number): Serve
       responsesDropped: sum(all, (s) => s.messages.responsesDropped),
     },
     requestsInFlight: sum(all, (s) => s.requestsInFlight),
-    errors: mergeNumbers(all.map((s) => s.errors)),
-    violations: mergeNumbers(all.map((s) => s.violations)),
+    errors: sumFlat(all.map((s) => s.errors)),
+    violations: sumFlat(all.map((s) => s.violations)),
     latencyMs: {
       count: sum(all, (s) => s.latencyMs.count),
       samples: sum(all, (s) => s.latencyMs.samples),
@@ -63,22 +64,4 @@ function max(all: readonly ServerStats[], of: (s: ServerStats) => number): numbe
   let most = 0;
   for (const s of all) most = Math.max(most, of(s));
   return most;
-}
-
-function mergeCounts(all: ReadonlyArray<Readonly<Record<string, ConnectionCount>>>): Record<string, ConnectionCount> {
-  const out: Record<string, ConnectionCount> = {};
-  for (const counts of all) {
-    for (const [key, c] of Object.entries(counts)) {
-      const into = (out[key] ??= { open: 0, total: 0 });
-      into.open += c.open;
-      into.total += c.total;
-    }
-  }
-  return out;
-}
-
-function mergeNumbers(all: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const numbers of all) for (const [key, n] of Object.entries(numbers)) out[key] = (out[key] ?? 0) + n;
-  return out;
 }

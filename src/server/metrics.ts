@@ -8,6 +8,7 @@
 import { MetricsMergeError } from '../core/errors.js';
 import type { TransportServer } from '../transport/types.js';
 import type { ConnectionCount, StatsCollector } from './stats.js';
+import { sumCounts, sumFlat } from './sums.js';
 
 /** The `le` bounds of the latency histogram, in seconds: 16 µs to 16.8 s, every 4x (bucket bounds of LatencyHistogram). */
 export const LATENCY_BOUNDS_SECONDS: readonly number[] = Object.freeze(Array.from({ length: 11 }, (_, i) => 2 ** (4 + 2 * i) / 1_000_000));
@@ -156,26 +157,8 @@ export function mergeMetricsSnapshots(snapshots: readonly MetricsSnapshot[]): Me
   };
 }
 
-function sumFlat(records: readonly Readonly<Record<string, number>>[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
-  return out;
-}
-
 function sumNested(records: readonly Readonly<Record<string, Readonly<Record<string, number>>>>[]): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = sumFlat([out[k] ?? {}, v]);
-  return out;
-}
-
-function sumCounts(records: readonly Readonly<Record<string, ConnectionCount>>[]): Record<string, ConnectionCount> {
-  const out: Record<string, ConnectionCount> = {};
-  for (const r of records) {
-    for (const [k, v] of Object.entries(r)) {
-      const c = (out[k] ??= { open: 0, total: 0 });
-      c.open += v.open;
-      c.total += v.total;
-    }
-  }
   return out;
 }
