@@ -19,9 +19,15 @@
  * The load generator is one C thread on the same machine: on a 2-core VM it takes
  * CPU the server processes would otherwise have, and the bench prints how much.
  *
+ * BENCH_PIN=SERVER/LOADGEN (CPU lists for taskset, e.g. 0/1) keeps them apart: every
+ * server process on the SERVER CPUs, the load generator on the others. On 2 cores
+ * that gives N processes one core between them, as 1 process has: the per-CPU-second
+ * ratio then measures what more processes cost, not their fight with the load
+ * generator for the second core.
+ *
  * Env: BENCH_SECONDS (2) measured per run after BENCH_WARMUP (1) s, BENCH_ROUNDS (5)
  * alternating rounds, BENCH_PROCESSES (1,2; the first is the base of the ratios),
- * BENCH_SPREAD (5) spread repetitions (0 skips), BENCH_SPREAD_CONNS (1000).
+ * BENCH_SPREAD (5) spread repetitions (0 skips), BENCH_SPREAD_CONNS (1000), BENCH_PIN.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +46,13 @@ const spreadConns = envNumber('BENCH_SPREAD_CONNS', 1000);
 const counts = (process.env.BENCH_PROCESSES ?? '1,2').split(',').map(Number);
 if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('BENCH_PROCESSES: whole numbers of at least 1, e.g. 1,2');
 if (seconds < 0.5) throw new Error('BENCH_SECONDS: at least 0.5 (CPU is read 0.1 s inside each end of the window)');
+const pin = process.env.BENCH_PIN ? /^([\d,-]+)\/([\d,-]+)$/.exec(process.env.BENCH_PIN) : undefined;
+if (process.env.BENCH_PIN && !pin) throw new Error('BENCH_PIN: SERVER/LOADGEN CPU lists, e.g. 0/1');
+
+/** `file args` as spawned: under `taskset -c CPUS` when pinned (taskset execs it, so the pid is the program's). */
+function pinned(cpus: string | undefined, file: string, args: readonly string[]): [string, string[]] {
+  return cpus === undefined ? [file, [...args]] : ['taskset', ['-c', cpus, file, ...args]];
+}
 
 const PER_CPU_TARGET = 0.9;
 const SPREAD_TARGET = 1.3;
@@ -108,7 +121,7 @@ class Serve {
       'native',
       '--expose-stats',
     ];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...pinned(pin?.[1], process.execPath, args), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let errors = '';
     let serve: Serve | undefined;
     child.stderr!.on('data', (d: Buffer) => {
@@ -234,11 +247,18 @@ writeFileSync(requestFile, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo
 async function measure(server: Serve, shape: (typeof shapes)[number]): Promise<Sample> {
   const args = ['client', '--tcp', `127.0.0.1:${server.port}`, '--conns', `${shape.conns}`, '--inflight', `${shape.inflight}`];
   const child = spawn(
-    loadgen,
-    [...args, '--seconds', `${seconds}`, '--warmup', `${warmup}`, '--request', requestFile, '--frame', 'ndjson'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    ...pinned(pin?.[2], loadgen, [
+      ...args,
+      '--seconds',
+      `${seconds}`,
+      '--warmup',
+      `${warmup}`,
+      '--request',
+      requestFile,
+      '--frame',
+      'ndjson',
+    ]),
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   let err = '';
@@ -323,6 +343,7 @@ console.log(
   `JSON-RPC echo over TCP on loopback, ringwire serve --processes ${counts.join(' / ')} (native, demo handlers); ` +
     `${seconds}s per run after ${warmup}s warm-up, ${rounds} alternating rounds, medians (range)`,
 );
+if (pin) console.log(`pinned: every server process on CPU ${pin[1]}, the load generator on CPU ${pin[2]} (BENCH_PIN)`);
 console.log(
   `server CPU = utime+stime of the primary and every process; the load generator (one C thread) runs on the same ${cores} cores ` +
     `and its share is shown: the processes compete with it for CPU; "others" is the rest of the machine's busy CPU (other processes, steal)\n`,
