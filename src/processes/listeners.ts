@@ -35,16 +35,17 @@ export class SharedListeners {
   /**
    * Opens the shared sockets of `listen`. `reusePort`: whether the processes can bind
    * SO_REUSEPORT themselves (their transport can); otherwise TCP is shared too.
+   * `socketMode`: the file mode of Unix sockets that do not set their own.
    * @throws OptionsError without the native addon, which makes the shared sockets.
    */
-  static async open(listen: readonly ListenTarget[], reusePort: boolean): Promise<SharedListeners> {
+  static async open(listen: readonly ListenTarget[], reusePort: boolean, socketMode = 0o600): Promise<SharedListeners> {
     const addon = loadAddon();
     if (addon instanceof Error) {
       throw new OptionsError(`several processes need the native addon to make their shared sockets (${addon.message})`);
     }
     const shared = new SharedListeners(addon);
     try {
-      for (const target of listen) await shared.add(target, reusePort);
+      for (const target of listen) await shared.add(target, reusePort, socketMode);
     } catch (error) {
       await shared.close();
       throw error;
@@ -52,7 +53,7 @@ export class SharedListeners {
     return shared;
   }
 
-  private async add(target: ListenTarget, reusePort: boolean): Promise<void> {
+  private async add(target: ListenTarget, reusePort: boolean, socketMode: number): Promise<void> {
     const backlog = target.backlog ?? DEFAULT_BACKLOG;
     if ('fd' in target) {
       // Already a socket (systemd's): pass it on as it is.
@@ -60,7 +61,7 @@ export class SharedListeners {
     } else if ('unix' in target) {
       const path = resolvePath(target.unix);
       this.locks.push(await prepareUnixPath(path));
-      const fd = await this.bind(`unix:${path}`, () => this.addon.bindUnix(path, target.mode ?? 0o600, backlog), path);
+      const fd = await this.bind(`unix:${path}`, () => this.addon.bindUnix(path, target.mode ?? socketMode, backlog), path);
       this.socketFiles.push(path);
       this.targets.push({ shared: this.fds.push(fd) - 1, target });
     } else if (reusePort) {

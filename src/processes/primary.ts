@@ -26,6 +26,8 @@ export interface PrimaryOptions {
   readonly listen: readonly ListenTarget[];
   /** Whether the processes can bind SO_REUSEPORT for TCP (their transport can). */
   readonly reusePort: boolean;
+  /** File mode of the Unix sockets the primary binds that do not set their own. Default 0o600. */
+  readonly socketMode?: number;
   /** The process to run: `node <script> ...args`, which must join the primary (see child.ts). */
   readonly script: string;
   readonly args: readonly string[];
@@ -103,7 +105,7 @@ export class Primary {
     if (!Number.isInteger(options.processes) || options.processes < 1) {
       throw new ProcessStartError(`processes must be a whole number of at least 1 (got ${options.processes})`);
     }
-    const shared = await SharedListeners.open(options.listen, options.reusePort);
+    const shared = await SharedListeners.open(options.listen, options.reusePort, options.socketMode);
     const primary = new Primary(options, shared);
     try {
       // TCP port 0 under SO_REUSEPORT: the first process picks the port, the rest join it.

@@ -70,6 +70,7 @@ export async function serveProcesses(options: ProcessesOptions): Promise<Process
     processes: count,
     listen,
     reusePort: native || netReusePort(),
+    socketMode: options.socketMode,
     script: ENTRY,
     args: [],
     serverOptions,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RpcClient as Client } from '../../src/client/client.js';
@@ -43,8 +43,10 @@ async function closeAll(clients: readonly Client[]): Promise<void> {
 
 describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
   it('shares every listener among the processes: TCP connections reach both, Unix ones are all answered', async () => {
-    const { cli, socket, tcp, pids } = await startProcesses(transport, 2);
+    const { cli, socket, tcp, pids } = await startProcesses(transport, 2, ['--socket-mode', '660']);
     expect(pids).toHaveLength(2);
+    // The primary binds the Unix socket: --socket-mode is its to apply.
+    expect(statSync(socket).mode & 0o777).toBe(0o660);
     const overTcp = await connectMany(tcp, 40);
     const tcpPids = await Promise.all(overTcp.map((c) => c.call('pid') as Promise<number>));
     expect(new Set(tcpPids)).toEqual(new Set(pids));
