@@ -147,7 +147,9 @@ int Loop::adopt_listener(int fd, bool unix_socket, std::vector<uint32_t> allow_u
   }
   if (rc == 0) {
     listeners_[id].waited = true;
-  } else if (rc == -ENOTSUP) {
+  } else {
+    // No waiter here (kqueue), or none to be had (no thread, no eventfd): the loop
+    // watches the socket itself, and every process sharing it is woken.
     rc = backend_add(bfd_, fd, kListenerBit | static_cast<uint32_t>(id), kReadable);
   }
   if (rc < 0) {
@@ -166,9 +168,14 @@ void Loop::accept_waited() {
     // listener or opened others (listeners_ may have grown).
     Listener& l = listeners_[i];
     if (l.fd >= 0 && l.waited && waiter_.requeue(l.fd) < 0) {
-      // Not watched any more: fall back to the loop's own (every process woken).
+      // Not watched any more: fall back to the loop's own (every process woken). If
+      // even that fails the listener is dead: close it rather than keep it unwatched.
       l.waited = false;
-      backend_add(bfd_, l.fd, kListenerBit | static_cast<uint32_t>(i), kReadable);
+      if (backend_add(bfd_, l.fd, kListenerBit | static_cast<uint32_t>(i), kReadable) < 0) {
+        sock_close(l.fd);
+        l.fd = -1;
+        listener_count_--;
+      }
     }
   }
   waiter_.resume();

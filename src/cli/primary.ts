@@ -35,6 +35,21 @@ export async function servePrimary(config: ServeConfig, argv: readonly string[],
         return running.metrics();
       },
     }));
+  // Signals are heard from the start: one that comes while the processes start is
+  // acted on once they listen (a drain then, so that nothing is left behind).
+  let early: NodeJS.Signals | undefined;
+  let onSignal = (signal: NodeJS.Signals): void => {
+    if (early === undefined) {
+      early = signal;
+      log.info({ signal }, `${signal}: stopping once the processes have started`);
+      return;
+    }
+    log.warn({ signal }, `${signal} again, stopping at once`);
+    process.exit(1);
+  };
+  const hear = (signal: NodeJS.Signals): void => onSignal(signal);
+  process.on('SIGTERM', hear);
+  process.on('SIGINT', hear);
   const primary = await Primary.start({
     processes: config.processes,
     listen: config.listen,
@@ -45,6 +60,7 @@ export async function servePrimary(config: ServeConfig, argv: readonly string[],
     log: (level, message) => log[level]({}, message),
     drainTimeoutMs: drainMs + DRAIN_MARGIN_MS,
   }).catch(async (error: unknown) => {
+    process.off('SIGTERM', hear).off('SIGINT', hear);
     await metrics?.close();
     throw error;
   });
@@ -66,7 +82,7 @@ export async function servePrimary(config: ServeConfig, argv: readonly string[],
         );
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
+    onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
         log.warn({ signal }, `${signal} again, stopping every process at once`);
         primary.stopNow();
@@ -85,8 +101,7 @@ export async function servePrimary(config: ServeConfig, argv: readonly string[],
         resolve(clean ? 0 : 1);
       });
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    if (early !== undefined) onSignal(early);
   });
 }
 

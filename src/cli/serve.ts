@@ -59,7 +59,7 @@ export async function serve(argv: string[]): Promise<number> {
       stopping = true;
       if (link === undefined) notifySystemd('STOPPING=1', log);
       if (statsTimer) clearInterval(statsTimer);
-      log.info({ why }, `${why} received`);
+      log.info({ why }, why);
       // The server logs the drain and its end; metrics stay up until it has stopped.
       void server.close().then(
         async () => {
@@ -82,14 +82,14 @@ export async function serve(argv: string[]): Promise<number> {
         log.warn({ signal }, `${signal} again, stopping at once`);
         process.exit(1);
       }
-      drain(signal);
+      drain(`${signal} received`);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     link?.ready(server.listeners, {
       stats: () => server.stats(),
       metrics: () => server.metricsSnapshot(),
-      drain: () => drain('drain from the primary'),
+      drain: (why) => drain(why),
       stopNow: () => process.exit(1),
     });
   });

@@ -14,8 +14,8 @@ const LISTEN_FDS_START = 3;
 /**
  * The sockets systemd (or systemd-socket-activate) passed this process, or
  * undefined when none were. As sd_listen_fds(3): only when `LISTEN_PID` names this
- * process, so a child that inherited the environment does not take them too; the
- * variables are then removed for the same reason.
+ * process (and is set), so a child that inherited the environment does not take
+ * them too; the variables are then removed for the same reason.
  *
  * @example
  * ```ts
@@ -25,7 +25,7 @@ const LISTEN_FDS_START = 3;
 export function activatedSockets(env: NodeJS.ProcessEnv, pid: number): FdListen[] | undefined {
   const count = env.LISTEN_FDS;
   if (count === undefined) return undefined;
-  if (env.LISTEN_PID !== undefined && env.LISTEN_PID !== String(pid)) return undefined;
+  if (env.LISTEN_PID !== String(pid)) return undefined;
   const n = Number(count);
   if (!Number.isInteger(n) || n < 0 || n > 4096) throw new UsageError(`LISTEN_FDS must be a count of file descriptors (got ${count})`);
   for (const name of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete env[name];

@@ -53,14 +53,22 @@ export class PrimaryLink {
       if (message.type === 'stats') this.send({ type: 'stats', id: message.id, stats: hooks.stats() });
       else if (message.type === 'metrics') this.send({ type: 'metrics', id: message.id, snapshot: hooks.metrics() });
       else if (message.type === 'gathered') this.gathering.get(message.id)?.resolve(message.result);
-      else if (message.type === 'drain') drain('the primary asks');
+      else if (message.type === 'drain') drain('drain from the primary');
       else if (message.type === 'stop') hooks.stopNow();
     });
     // Without its primary nobody would restart or stop this process: drain and go.
-    process.on('disconnect', () => {
+    const orphaned = (): void => {
       for (const waiting of this.gathering.values()) waiting.reject(new Error('the primary is gone'));
       drain('the primary is gone');
-    });
+    };
+    process.on('disconnect', orphaned);
+    // The channel must not keep a drained process alive.
+    process.channel?.unref();
+    // A primary that died while this process was starting has already disconnected: nobody heard it.
+    if (!process.connected) {
+      orphaned();
+      return;
+    }
     this.send({ type: 'ready', listeners });
   }
 
@@ -88,6 +96,7 @@ export class PrimaryLink {
   }
 
   private send(message: ToPrimary): void {
-    if (process.connected) process.send!(message);
+    // The callback takes a failed write (the primary just died) instead of an 'error' event.
+    if (process.connected) process.send!(message, undefined, {}, () => undefined);
   }
 }

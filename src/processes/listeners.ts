@@ -7,9 +7,12 @@
  * Node 22.12), TCP listeners are shared like Unix ones.
  * @module
  */
+import { lookup } from 'node:dns/promises';
+import { connect, isIPv6 } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { OptionsError } from '../core/errors.js';
 import { loadAddon, type NativeAddon } from '../transport/addon.js';
+import { listenFailure } from '../transport/listenFailure.js';
 import { listenError } from '../transport/native.js';
 import type { FdListen, ListenTarget, TcpListen } from '../transport/types.js';
 import { type PathLock, prepareUnixPath, removeSocketFile } from '../transport/unixPath.js';
@@ -30,7 +33,22 @@ export class SharedListeners {
   private readonly socketFiles: string[] = [];
   private readonly locks: PathLock[] = [];
 
-  private constructor(private readonly addon: NativeAddon) {}
+  private addonLoaded: NativeAddon | undefined;
+
+  private constructor() {}
+
+  /** The addon makes the shared sockets; only asked for when one is needed. */
+  private get addon(): NativeAddon {
+    if (this.addonLoaded) return this.addonLoaded;
+    const addon = loadAddon();
+    if (addon instanceof Error) {
+      throw new OptionsError(
+        `several processes sharing a Unix socket (or TCP on node:net before Node 22.12) need the native addon (${addon.message})`,
+      );
+    }
+    this.addonLoaded = addon;
+    return addon;
+  }
 
   /**
    * Opens the shared sockets of `listen`. `reusePort`: whether the processes can bind
@@ -39,11 +57,7 @@ export class SharedListeners {
    * @throws OptionsError without the native addon, which makes the shared sockets.
    */
   static async open(listen: readonly ListenTarget[], reusePort: boolean, socketMode = 0o600): Promise<SharedListeners> {
-    const addon = loadAddon();
-    if (addon instanceof Error) {
-      throw new OptionsError(`several processes need the native addon to make their shared sockets (${addon.message})`);
-    }
-    const shared = new SharedListeners(addon);
+    const shared = new SharedListeners();
     try {
       for (const target of listen) await shared.add(target, reusePort, socketMode);
     } catch (error) {
@@ -65,11 +79,14 @@ export class SharedListeners {
       this.socketFiles.push(path);
       this.targets.push({ shared: this.fds.push(fd) - 1, target });
     } else if (reusePort) {
+      if (target.port !== 0) await portFree(target);
       this.targets.push({ ...target, reusePort: true });
     } else {
       const host = target.host ?? '127.0.0.1';
+      // bindTcp takes a numeric address, as the native transport's own listen does after its lookup.
+      const { address } = await lookup(host);
       const [fd] = await this.bind(`tcp:${host}:${target.port}`, () =>
-        this.addon.bindTcp(host, target.port, backlog, target.ipv6Only ?? false),
+        this.addon.bindTcp(address, target.port, backlog, target.ipv6Only ?? false),
       );
       this.targets.push({ shared: this.fds.push(fd) - 1, target });
     }
@@ -121,3 +138,31 @@ export class SharedListeners {
     for (const lock of this.locks.splice(0)) lock.release();
   }
 }
+
+/**
+ * SO_REUSEPORT lets any process of the same user join a port's group: a second
+ * server started on a port in use would silently take a share of the first one's
+ * connections. A bind cannot tell (Linux lets a plain SO_REUSEADDR socket bind beside
+ * listening SO_REUSEPORT ones: measured), so ask the port itself: if something
+ * accepts a connection there, it is in use.
+ */
+async function portFree(target: TcpListen): Promise<void> {
+  const host = target.host ?? '127.0.0.1';
+  const name = `tcp:${isIPv6(host) ? `[${host}]` : host}:${target.port}`;
+  // A wildcard address is reached through loopback.
+  const at = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const answered = await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: at, port: target.port });
+    const done = (inUse: boolean): void => {
+      socket.destroy();
+      resolve(inUse);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+  if (answered) throw await listenFailure(name, 'EADDRINUSE', 'a server already accepts connections there');
+}
+
+/** How long the port probe waits for a connection (loopback answers in well under this). */
+const PROBE_TIMEOUT_MS = 1_000;

@@ -78,7 +78,9 @@ export class Primary {
   private readonly started = Date.now();
   private stopping = false;
   private nextId = 1;
-  private readonly pending = new Map<number, { answers: Map<number, unknown>; done: () => void }>();
+  private readonly pending = new Map<number, { answers: Map<number, unknown>; asked: Set<number>; done: () => void }>();
+  /** Each slot's last metrics, for a scrape it does not answer in time: summed counters must not go backwards. */
+  private readonly lastMetrics = new Map<number, MetricsSnapshot>();
   private readonly exits = new Set<() => void>();
 
   private constructor(
@@ -133,10 +135,17 @@ export class Primary {
       listen: this.shared.processTargets(this.ports),
       ...(this.options.serverOptions === undefined ? {} : { options: this.options.serverOptions }),
     };
-    const child = spawn(process.execPath, [this.options.script, ...this.options.args], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.shared.fds],
-      env: { ...process.env, [PROCESS_ENV]: JSON.stringify(setup) },
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [this.options.script, ...this.options.args], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.shared.fds],
+        env: { ...process.env, [PROCESS_ENV]: JSON.stringify(setup) },
+      });
+    } catch (error) {
+      // spawn throws for some failures (ENOMEM) and emits 'error' for others.
+      this.spawnFailed(slot, error as Error);
+      return Promise.reject(new ProcessStartError(`cannot start process ${slot.index}: ${(error as Error).message}`));
+    }
     slot.child = child;
     slot.ready = false;
     slot.startedAt = Date.now();
@@ -156,6 +165,12 @@ export class Primary {
       child.on('error', (error) => {
         clearTimeout(timer);
         reject(new ProcessStartError(`cannot start process ${slot.index}: ${error.message}`));
+        // A process that never started emits no 'exit': its slot must not stay empty.
+        if (child.pid === undefined && slot.child === child) {
+          slot.child = undefined;
+          for (const notify of this.exits) notify();
+          this.spawnFailed(slot, error);
+        }
       });
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
@@ -180,6 +195,11 @@ export class Primary {
     for (const l of listeners) if (l.kind === 'tcp') this.ports.set(l.index, l.port);
   }
 
+  /** After the first start, a slot whose process could not even be spawned is tried again like one that died. */
+  private spawnFailed(slot: Slot, error: Error): void {
+    if (this.listeners.length > 0 && !this.stopping) this.restartLater(slot, `spawn failed: ${error.message}`, undefined);
+  }
+
   /** Its connections are lost with it; the other processes' are not touched. */
   private restartLater(slot: Slot, how: string, pid: number | undefined): void {
     if (Date.now() - slot.startedAt >= HEALTHY_AFTER_MS) slot.failures = 0;
@@ -202,7 +222,7 @@ export class Primary {
       const waiting = this.pending.get(message.id);
       if (waiting === undefined) return;
       waiting.answers.set(slot.index, message.type === 'stats' ? message.stats : message.snapshot);
-      if (waiting.answers.size >= this.readySlots().length) waiting.done();
+      if (waiting.answers.size >= waiting.asked.size) waiting.done();
     } else if (message.type === 'gather') {
       void this.stats().then((result) => send(child, { type: 'gathered', id: message.id, result }));
     }
@@ -211,8 +231,9 @@ export class Primary {
   /** A process that died cannot answer: stop waiting for it. */
   private answerFor(index: number): void {
     for (const waiting of this.pending.values()) {
+      if (!waiting.asked.delete(index)) continue;
       waiting.answers.delete(index);
-      if (waiting.answers.size >= this.readySlots().length) waiting.done();
+      if (waiting.answers.size >= waiting.asked.size) waiting.done();
     }
   }
 
@@ -231,7 +252,7 @@ export class Primary {
         clearTimeout(timer);
         resolve();
       }
-      this.pending.set(id, { answers: answers as Map<number, unknown>, done: finish });
+      this.pending.set(id, { answers: answers as Map<number, unknown>, asked: new Set(slots.map((slot) => slot.index)), done: finish });
       if (slots.length === 0) finish();
       for (const slot of slots) send(slot.child!, { type, id });
     });
@@ -252,7 +273,10 @@ export class Primary {
 
   /** Each listening process's metrics, for one /metrics of the whole server (mergeMetricsSnapshots adds them up). */
   async metrics(): Promise<MetricsSnapshot[]> {
-    return [...(await this.ask<MetricsSnapshot>('metrics')).values()];
+    const answers = await this.ask<MetricsSnapshot>('metrics');
+    for (const [index, snapshot] of answers) this.lastMetrics.set(index, snapshot);
+    // A slot that did not answer (busy, or starting again) counts with what it last said.
+    return [...this.lastMetrics.values()];
   }
 
   /**

@@ -171,7 +171,9 @@ class NetTransport extends BaseTransport<TransportConnection> {
       if (listener?.kind === 'tcp') socket.setNoDelay(true);
       this.accept(socket as NetSocket, listener);
     });
-    await whenListening(server, `fd:${target.fd}`, () => server.listen({ fd: target.fd }));
+    // listen() is called again on the fd: Node's default backlog (511) would shrink the
+    // one its maker chose (systemd's Backlog=, the primary's); the kernel caps this at somaxconn.
+    await whenListening(server, `fd:${target.fd}`, () => server.listen({ fd: target.fd, backlog: ADOPTED_BACKLOG }));
     const got = server.address();
     const addon = loadAddon();
     if (typeof got === 'object' && got !== null) {
@@ -299,6 +301,9 @@ function whenListening(server: Server, name: string, start: () => void, unixPath
     }
   });
 }
+
+/** The backlog node:net asks for on an adopted socket: as large as the kernel allows. */
+const ADOPTED_BACKLOG = 65535;
 
 /** Whether node:net here binds SO_REUSEPORT (`listen({ reusePort })`: Node 22.12+ and 23.1+). */
 export function netReusePort(): boolean {

@@ -33,6 +33,15 @@ async function startProcesses(transport: string, processes: number, extra: strin
   return { cli, socket, tcp: `127.0.0.1:${/:(\d+) /.exec(tcpLine!)![1]}`, pids };
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function connectMany(target: string, count: number): Promise<Client[]> {
   return Promise.all(Array.from({ length: count }, () => connect(target)));
 }
@@ -166,6 +175,39 @@ describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
     expect(verdict.output).toBe('');
     expect(verdict.status).toBe(0);
     await closeAll(clients);
+  });
+
+  it('refuses a TCP port another server holds, even one that shares it with SO_REUSEPORT', async () => {
+    const first = await startProcesses(transport, 2);
+    const dir = tempDir();
+    const second = ringwire(['serve', '--processes', '2', '--transport', transport, '--tcp', first.tcp], dir);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr).toMatch(/already in use/);
+    // The first server still has every connection to itself.
+    const clients = await connectMany(first.tcp, 10);
+    for (const pid of await Promise.all(clients.map((c) => c.call('pid') as Promise<number>))) expect(first.pids).toContain(pid);
+    await closeAll(clients);
+  });
+
+  it('a signal while the processes start stops the server once they have, leaving nothing behind', async () => {
+    const dir = tempDir();
+    const socket = join(dir, 'early.sock');
+    const cli = ringwire(['serve', '--processes', '2', '--transport', transport, '--unix', socket], dir);
+    // The primary binds the socket before it starts the processes: signal it then.
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await delay(10);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout).toMatch(/SIGTERM: stopping once the processes have started/);
+    expect(existsSync(socket)).toBe(false);
+    const pids = (/processes ([\d, ]+)/.exec(cli.stdout)?.[1] ?? '').split(', ').filter(Boolean).map(Number);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+
+  it('its processes drain and exit when the primary is killed', async () => {
+    const { cli, pids } = await startProcesses(transport, 2);
+    cli.child.kill('SIGKILL');
+    for (let i = 0; i < 100 && pids.some(alive); i++) await delay(50);
+    expect(pids.filter(alive)).toEqual([]);
   });
 
   it('fails at once, naming the cause, when the processes cannot start; nothing is left listening', async () => {

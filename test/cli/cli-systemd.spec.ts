@@ -62,10 +62,12 @@ describe('activatedSockets (sd_listen_fds)', () => {
     expect(activatedSockets(env, 42)).toBeUndefined();
     expect(env.LISTEN_FDS).toBe('1');
     expect(activatedSockets({}, 42)).toBeUndefined();
+    // sd_listen_fds(3) takes none without LISTEN_PID.
+    expect(activatedSockets({ LISTEN_FDS: '1' }, 42)).toBeUndefined();
   });
 
   it('refuses a LISTEN_FDS that is not a count', () => {
-    expect(() => activatedSockets({ LISTEN_FDS: 'three' }, 42)).toThrow(UsageError);
+    expect(() => activatedSockets({ LISTEN_PID: '42', LISTEN_FDS: 'three' }, 42)).toThrow(UsageError);
   });
 
   it('says why a notification could not be sent, and sends nothing without NOTIFY_SOCKET', () => {
