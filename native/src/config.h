@@ -24,7 +24,9 @@ constexpr size_t kMinReadSpace = 16 << 10;
 constexpr int kAcceptBurst = 512;
 // Write queue chunk size; larger writes get a chunk of their own size.
 constexpr uint32_t kChunkBytes = 16 << 10;
-// Freed chunks of kChunkBytes kept per thread for reuse (4 MB at most): one reply per
+// A write queued into an empty queue gets a chunk this small when it fits.
+constexpr uint32_t kSmallChunkBytes = 2 << 10;
+// Freed chunks of kChunkBytes (and of kSmallChunkBytes) kept per thread for reuse (4 MB at most): one reply per
 // connection per turn at 256 connections needs 256 at once.
 constexpr size_t kChunkPoolMax = 256;
 // Staging area JS copies small writes into, handed over once per turn (writeStaged):

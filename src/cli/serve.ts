@@ -102,6 +102,7 @@ function start(config: ServeConfig, logger: Logger, link: PrimaryLink | undefine
     ...(handlersModule === undefined ? { handlers: demoHandlers } : { handlersModule }),
     workers: config.workers,
     transport: config.transport,
+    ...(config.ioBackend !== undefined && { ioBackend: config.ioBackend }),
     limits: config.limits,
     concurrency: config.concurrency,
     socketMode: config.socketMode,
