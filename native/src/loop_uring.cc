@@ -129,6 +129,11 @@ class UringLoop final : public Loop {
   }
 
   int watch_conn(uint32_t slot) override {
+    // Only accept() by the AcceptWaiter's path hands over a non-blocking socket.
+    if (accepted_blocking_ == 0) {
+      int rc = sock_set_blocking(conns_[slot].fd);
+      if (rc < 0) return rc;
+    }
     sync_recv(slot);
     return 0;
   }
@@ -462,7 +467,9 @@ class UringLoop final : public Loop {
     if (s == nullptr) return -EBUSY;
     s->opcode = IORING_OP_ACCEPT;
     s->fd = l.fd;
-    s->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    // Blocking: io_uring waits for readiness itself, and fails operations on a
+    // non-blocking socket with EAGAIN instead.
+    s->accept_flags = SOCK_CLOEXEC;
     s->ioprio = IORING_ACCEPT_MULTISHOT;
     s->user_data = tagged(kTagAccept, lid, l.gen);
     inflight_++;
@@ -480,7 +487,9 @@ class UringLoop final : public Loop {
     if (!more) listeners_[lid].accepting = false;
     if (res >= 0) {
       ensure_room(1, false);
+      accepted_blocking_++;
       admit(lid, res, nullptr);
+      accepted_blocking_--;
     } else if (res == -EMFILE || res == -ENFILE) {
       reject_emfile(lid);
     }
@@ -550,6 +559,7 @@ class UringLoop final : public Loop {
   std::vector<int> to_close_;
   std::vector<SendOp*> spare_ops_;
   long inflight_ = 0;  // requests whose last CQE has not come
+  int accepted_blocking_ = 0;  // admitting a socket from the multishot accept
   int waiter_fd_ = -1;
   bool waiter_armed_ = false;
   bool stopping_ = false;
