@@ -177,7 +177,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
       return;
     }
     on_batch_ = Napi::Persistent(info[0].As<Napi::Function>());
-    Napi::ArrayBuffer read_buf = Napi::ArrayBuffer::New(env, static_cast<size_t>(buf_bytes));
+    // The spill area past readBufferBytes holds bytes the completion loop received for
+    // a connection that JS had paused meanwhile, handed over once it resumes.
+    Napi::ArrayBuffer read_buf = Napi::ArrayBuffer::New(env, static_cast<size_t>(buf_bytes) + rw::kSpillBytes);
     Napi::Int32Array records = Napi::Int32Array::New(env, rw::kMaxRecords * 4);
     read_buf_ref_ = Napi::Persistent(read_buf);
     records_ref_ = Napi::Persistent(records);

@@ -16,6 +16,12 @@ constexpr uint32_t kRecordHeadroom = 256;
 constexpr size_t kDefaultReadBufferBytes = 1 << 20;
 constexpr size_t kMinReadBufferBytes = 64 << 10;
 constexpr size_t kMaxReadBufferBytes = 256u << 20;
+// Past readBufferBytes: where the completion loop hands over bytes it received for a
+// connection paused meanwhile.
+constexpr size_t kSpillBytes = 64 << 10;
+// The completion loop delivers a batch before one connection's bytes in it pass this,
+// so that a pause can take effect (epoll: one read of kReadBudgetPerConnection).
+constexpr size_t kUringBatchBudget = 64 << 10;
 // One connection may take at most this much of the read buffer per turn: fairness.
 constexpr size_t kReadBudgetPerConnection = 256 << 10;
 // Below this much free read buffer, deliver the batch before reading more.

@@ -50,6 +50,8 @@ struct Conn {
   uint8_t ops = 0;       // completion loop: operations in flight (loop_uring.cc)
   uint8_t addr[16] = {};
   size_t sending = 0;    // completion loop: bytes handed to the kernel, not yet sent
+  uint32_t batch = 0;        // completion loop: the batch batch_bytes counts for
+  uint32_t batch_bytes = 0;  // completion loop: bytes of this connection in that batch
   WriteQueue wq;
 };
 

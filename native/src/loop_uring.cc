@@ -9,7 +9,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <new>
+#include <string>
+#include <unordered_map>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -82,11 +85,14 @@ class UringLoop final : public Loop {
     int rc = ring_.init(kSqEntries, kCqEntries, &init_error_);
     if (rc < 0) return rc;
     if (ring_.features() & IORING_FEAT_RECVSEND_BUNDLE) bundles_ = true;
-    // Buffers: the read buffer cut into a power-of-two count of equal pieces.
+    // Buffers: the read buffer (less the spill area) cut into a power-of-two count of
+    // equal pieces.
+    size_t ring_bytes = buf_size_ > kSpillBytes ? buf_size_ - kSpillBytes : 0;
     size_t size = kMinBufferBytes;
-    while (buf_size_ / size > kMaxBuffers) size *= 2;
+    while (ring_bytes / size > kMaxBuffers) size *= 2;
     unsigned count = 1;
-    while (static_cast<size_t>(count) * 2 * size <= buf_size_ && count * 2 <= kMaxBuffers) count *= 2;
+    while (static_cast<size_t>(count) * 2 * size <= ring_bytes && count * 2 <= kMaxBuffers) count *= 2;
+    spill_at_ = static_cast<size_t>(count) * size;
     buf_bytes_ = static_cast<unsigned>(size);
     nbufs_ = count;
     rc = ring_.add_buffers(buf_, nbufs_, buf_bytes_, kBufferGroup);
@@ -107,7 +113,7 @@ class UringLoop final : public Loop {
   }
 
   void on_tick() override {
-    if (!dirty_.empty() || ring_.pending() > 0 || rec_count_ > 0) turn();
+    if (!dirty_.empty() || ring_.pending() > 0 || rec_count_ > 0 || held_ready_) turn();
   }
 
  protected:
@@ -139,6 +145,7 @@ class UringLoop final : public Loop {
   }
 
   void release_conn(Conn& c, uint32_t slot) override {
+    held_.erase(slot);
     if (c.ops & (kOpRecv | kOpSend | kOpHup)) {
       // Every operation on the fd is cancelled; the fd is closed once that is
       // submitted (the kernel finds requests by fd), and the socket goes when the
@@ -160,6 +167,7 @@ class UringLoop final : public Loop {
   }
 
   void reading_changed(uint32_t slot) override {
+    if (conns_[slot].reading && held_.count(slot) != 0) held_ready_ = true;
     sync_recv(slot);
     // A pause takes effect now, as epoll_ctl's does: once the cancel is in, nothing
     // more is read for this connection. (A resume can wait for the turn's submit.)
@@ -177,6 +185,8 @@ class UringLoop final : public Loop {
   void after_deliver() override {
     ring_.return_buffers(bufs_taken_);
     bufs_taken_ = 0;
+    spill_used_ = 0;
+    deliveries_++;
     if (starved_.empty()) return;
     std::vector<uint32_t> list;
     list.swap(starved_);
@@ -192,6 +202,7 @@ class UringLoop final : public Loop {
   void turn() {
     for (int round = 0; round < kMaxRounds; round++) {
       start_sends();
+      if (held_ready_) give_held();
       // Completions of work that already ran are in the CQ without a system call.
       int rc = ring_.needs_enter() ? enter() : 0;
       unsigned n = reap();
@@ -261,6 +272,8 @@ class UringLoop final : public Loop {
     Conn& c = conns_[slot];
     if (!c.open) return;
     bool want = c.reading && !c.eof;
+    // Bytes held while it was paused go first: give_held() arms the receive after them.
+    if (want && held_.count(slot) != 0) return;
     if (want && !(c.ops & (kOpRecv | kOpStarved))) {
       io_uring_sqe* s = ring_.sqe();
       if (s == nullptr) {
@@ -272,6 +285,8 @@ class UringLoop final : public Loop {
       s->flags = IOSQE_BUFFER_SELECT;
       s->buf_group = kBufferGroup;
       s->ioprio = IORING_RECV_MULTISHOT | (bundles_ ? IORING_RECVSEND_BUNDLE : 0);
+      // A bundle takes at most this much: one connection cannot fill the ring at once.
+      if (bundles_) s->len = kUringBatchBudget;
       s->user_data = tagged(kTagRecv, slot, c.gen);
       inflight_++;
       c.ops |= kOpRecv;
@@ -295,13 +310,34 @@ class UringLoop final : public Loop {
     Conn* c = current(slot, gen);
     if (c != nullptr && !more) c->ops &= static_cast<uint8_t>(~(kOpRecv | kOpCancel));
     if (c != nullptr && res > 0) {
-      ensure_room(3, false);
+      if (c->batch != deliveries_) c->batch_bytes = 0;
+      if (c->batch_bytes >= kUringBatchBudget) {
+        // JS sees what it has so far, and may pause this connection before it gets more.
+        deliver();
+        c = current(slot, gen);
+      }
+    }
+    if (c != nullptr && res > 0) {
       // A bundle that ran past the last buffer went on at the first.
       size_t first = static_cast<size_t>(nbufs_ - bid) * buf_bytes_;
       size_t len = static_cast<size_t>(res);
-      push(kRecData, static_cast<int32_t>(slot), static_cast<int32_t>(static_cast<size_t>(bid) * buf_bytes_),
-           static_cast<int32_t>(len < first ? len : first));
-      if (len > first) push(kRecData, static_cast<int32_t>(slot), 0, static_cast<int32_t>(len - first));
+      size_t at = static_cast<size_t>(bid) * buf_bytes_;
+      if (c->reading && held_.count(slot) == 0) {
+        ensure_room(3, false);
+        push(kRecData, static_cast<int32_t>(slot), static_cast<int32_t>(at), static_cast<int32_t>(len < first ? len : first));
+        if (len > first) push(kRecData, static_cast<int32_t>(slot), 0, static_cast<int32_t>(len - first));
+        if (c->batch != deliveries_) {
+          c->batch = deliveries_;
+          c->batch_bytes = 0;
+        }
+        c->batch_bytes += static_cast<uint32_t>(len);
+      } else {
+        // Paused after the kernel took these bytes: kept until it resumes, as epoll
+        // would have left them in the socket.
+        std::string& held = held_[slot];
+        held.append(reinterpret_cast<const char*>(buf_ + at), len < first ? len : first);
+        if (len > first) held.append(reinterpret_cast<const char*>(buf_), len - first);
+      }
     }
     if (taken > 0 && bid != (bufs_seen_ % nbufs_) && !order_warned_) {
       // The buffer accounting below relies on the kernel taking buffers in ring order.
@@ -333,6 +369,41 @@ class UringLoop final : public Loop {
       return;
     }
     if (!more && live(slot)) sync_recv(slot);
+  }
+
+  // Hands over bytes held for connections that resumed, through the spill area, then
+  // arms their receives.
+  void give_held() {
+    held_ready_ = false;
+    for (auto it = held_.begin(); it != held_.end();) {
+      uint32_t slot = it->first;
+      std::string& held = it->second;
+      size_t given = 0;
+      while (live(slot) && conns_[slot].reading && given < held.size()) {
+        if (spill_used_ == buf_size_ - spill_at_) deliver();  // spill area full
+        if (!live(slot) || !conns_[slot].reading) break;
+        ensure_room(2, false);
+        size_t room = buf_size_ - spill_at_ - spill_used_;
+        size_t n = held.size() - given < room ? held.size() - given : room;
+        memcpy(buf_ + spill_at_ + spill_used_, held.data() + given, n);
+        push(kRecData, static_cast<int32_t>(slot), static_cast<int32_t>(spill_at_ + spill_used_), static_cast<int32_t>(n));
+        spill_used_ += n;
+        given += n;
+      }
+      // deliver() may have run JS, which may have closed this connection (erasing it).
+      auto again = held_.find(slot);
+      if (again == held_.end()) {
+        it = held_.begin();
+        continue;
+      }
+      again->second.erase(0, given);
+      if (again->second.empty()) {
+        it = held_.erase(again);
+        if (live(slot)) sync_recv(slot);
+      } else {
+        it = std::next(again);
+      }
+    }
   }
 
   void arm_hup(uint32_t slot) {
@@ -553,6 +624,11 @@ class UringLoop final : public Loop {
   unsigned buf_bytes_ = 0;
   unsigned nbufs_ = 0;
   unsigned bufs_taken_ = 0;  // buffers in records JS has not yet seen
+  uint32_t deliveries_ = 0;  // batches delivered so far (Conn::batch)
+  size_t spill_at_ = 0;      // the spill area: [spill_at_, buf_size_)
+  size_t spill_used_ = 0;
+  std::unordered_map<uint32_t, std::string> held_;  // bytes of paused connections
+  bool held_ready_ = false;  // a connection with held bytes resumed
   unsigned bufs_seen_ = 0;   // buffers taken since the start, for the order check
   bool order_warned_ = false;
   std::vector<uint32_t> starved_;
