@@ -46,9 +46,8 @@ enum : uint8_t {
   kOpRecv = 1,     // a multishot receive is armed (until its last CQE)
   kOpCancel = 2,   // ... and its cancel has been asked for
   kOpSend = 4,     // a SendOp is in flight
-  kOpHup = 8,       // a poll for hangup is in flight
+  kOpHup = 8,       // a multishot poll for hangup is armed
   kOpStarved = 16,  // the receive ended for want of buffers: re-armed after a delivery
-  kOpHupSeen = 32,  // the hangup poll saw only a FIN: not armed again before a receive is
 };
 
 constexpr unsigned kSqEntries = 2048;
@@ -113,7 +112,7 @@ class UringLoop final : public Loop {
   }
 
   void on_tick() override {
-    if (!dirty_.empty() || ring_.pending() > 0 || rec_count_ > 0 || held_ready_) turn();
+    if (!dirty_.empty() || ring_.needs_enter() || rec_count_ > 0 || held_ready_) turn();
   }
 
  protected:
@@ -183,10 +182,17 @@ class UringLoop final : public Loop {
   }
 
   void after_deliver() override {
-    ring_.return_buffers(bufs_taken_);
-    bufs_taken_ = 0;
     spill_used_ = 0;
     deliveries_++;
+    give_back();
+  }
+
+ private:
+  // Buffers no record points into any more go back to the kernel, and connections
+  // that found none are armed again.
+  void give_back() {
+    ring_.return_buffers(bufs_taken_);
+    bufs_taken_ = 0;
     if (starved_.empty()) return;
     std::vector<uint32_t> list;
     list.swap(starved_);
@@ -208,6 +214,8 @@ class UringLoop final : public Loop {
       unsigned n = reap();
       bool delivered = rec_count_ > 0;
       deliver();
+      // Taken for bytes no record shows (held, or of a closed connection): back now.
+      if (bufs_taken_ > 0 && rec_count_ == 0) give_back();
       // Another round only if JS ran (it may have written) or work is queued.
       if (!delivered && dirty_.empty() && ring_.pending() == 0 && !ring_.overflowed()) break;
       if (rc < 0 && n == 0 && !delivered) break;  // the kernel refuses: try next wakeup
@@ -254,7 +262,7 @@ class UringLoop final : public Loop {
         if (!waiter_armed_ && waiter_fd_ >= 0 && !stopping_) arm_waiter();
         break;
       case kTagHup:
-        on_hup(id_of(cqe.user_data), gen_of(cqe.user_data), cqe.res);
+        on_hup(id_of(cqe.user_data), gen_of(cqe.user_data), cqe.res, more);
         break;
       default:
         break;  // a cancel's own result: what it cancelled reports for itself
@@ -285,21 +293,18 @@ class UringLoop final : public Loop {
       s->flags = IOSQE_BUFFER_SELECT;
       s->buf_group = kBufferGroup;
       s->ioprio = IORING_RECV_MULTISHOT | (bundles_ ? IORING_RECVSEND_BUNDLE : 0);
-      // A bundle takes at most this much: one connection cannot fill the ring at once.
-      if (bundles_) s->len = kUringBatchBudget;
       s->user_data = tagged(kTagRecv, slot, c.gen);
       inflight_++;
       c.ops |= kOpRecv;
-      c.ops &= static_cast<uint8_t>(~kOpHupSeen);
     } else if (!want && (c.ops & kOpRecv) && !(c.ops & kOpCancel)) {
       // Paused: the receive is cancelled, so unread bytes stay in the kernel and the
       // peer's window closes, as with epoll. Records already taken still arrive.
       cancel(tagged(kTagRecv, slot, c.gen));
       c.ops |= kOpCancel;
     }
-    // Paused: a poll notices the peer going away, as epoll's EPOLLHUP does. After the
-    // peer's FIN a send's failure tells instead.
-    if (!c.eof && !(c.ops & (kOpRecv | kOpHup | kOpHupSeen))) arm_hup(slot);
+    // Paused, or after the peer's FIN: a poll notices the peer going away entirely,
+    // as epoll's always-reported EPOLLHUP does. It stays armed until the close.
+    if (!(c.ops & (kOpRecv | kOpHup))) arm_hup(slot);
   }
 
   void on_recv(uint32_t slot, uint32_t gen, int res, uint32_t flags) {
@@ -334,7 +339,7 @@ class UringLoop final : public Loop {
       } else {
         // Paused after the kernel took these bytes: kept until it resumes, as epoll
         // would have left them in the socket.
-        std::string& held = held_[slot];
+        std::string& held = held_[slot].bytes;
         held.append(reinterpret_cast<const char*>(buf_ + at), len < first ? len : first);
         if (len > first) held.append(reinterpret_cast<const char*>(buf_), len - first);
       }
@@ -351,8 +356,14 @@ class UringLoop final : public Loop {
     bufs_taken_ += taken;
     if (c == nullptr) return;  // closed: its bytes go nowhere, its buffers go back
     if (res == 0) {
-      ensure_room(2, false);
       c->eof = true;
+      if (!c->reading || held_.count(slot) != 0) {
+        // Epoll would not see the FIN of a paused connection before its bytes: the
+        // end waits behind them.
+        held_[slot].end = true;
+        return;
+      }
+      ensure_room(2, false);
       push(kRecEnd, static_cast<int32_t>(slot), 0, 0);
       if (c->wr_shut) {
         close_conn(slot, 0, true);
@@ -377,7 +388,7 @@ class UringLoop final : public Loop {
     held_ready_ = false;
     for (auto it = held_.begin(); it != held_.end();) {
       uint32_t slot = it->first;
-      std::string& held = it->second;
+      std::string& held = it->second.bytes;
       size_t given = 0;
       while (live(slot) && conns_[slot].reading && given < held.size()) {
         if (spill_used_ == buf_size_ - spill_at_) deliver();  // spill area full
@@ -396,10 +407,17 @@ class UringLoop final : public Loop {
         it = held_.begin();
         continue;
       }
-      again->second.erase(0, given);
-      if (again->second.empty()) {
+      again->second.bytes.erase(0, given);
+      if (again->second.bytes.empty() && live(slot) && conns_[slot].reading) {
+        bool end = again->second.end;
         it = held_.erase(again);
-        if (live(slot)) sync_recv(slot);
+        if (end) {
+          ensure_room(2, false);
+          push(kRecEnd, static_cast<int32_t>(slot), 0, 0);
+          if (conns_[slot].wr_shut) close_conn(slot, 0, true);
+        } else {
+          sync_recv(slot);
+        }
       } else {
         it = std::next(again);
       }
@@ -413,23 +431,21 @@ class UringLoop final : public Loop {
     s->opcode = IORING_OP_POLL_ADD;
     s->fd = c.fd;
     s->poll32_events = POLLHUP | POLLERR;
+    // Multishot: one CQE per wakeup, not one per look at a socket whose FIN (always
+    // reported, as POLLRDHUP) is already in.
+    s->len = IORING_POLL_ADD_MULTI;
     s->user_data = tagged(kTagHup, slot, c.gen);
     inflight_++;
     c.ops |= kOpHup;
   }
 
-  // The peer is gone both ways (or the socket failed) while nothing reads it. The
-  // kernel also completes the poll for a FIN alone (POLLRDHUP): that one is not armed
-  // again (it would fire at once, forever) until a receive has been.
-  void on_hup(uint32_t slot, uint32_t gen, int res) {
+  // The peer is gone both ways (or the socket failed) while nothing reads it. A FIN
+  // alone (POLLRDHUP, which the kernel always reports) changes nothing.
+  void on_hup(uint32_t slot, uint32_t gen, int res, bool more) {
     Conn* c = current(slot, gen);
     if (c == nullptr) return;
-    c->ops &= static_cast<uint8_t>(~kOpHup);
-    if (res >= 0 && !(res & (POLLHUP | POLLERR))) {
-      c->ops |= kOpHupSeen;
-      return;
-    }
-    if (res < 0 || (c->ops & kOpRecv)) return;  // cancelled, or the receive will say
+    if (!more) c->ops &= static_cast<uint8_t>(~kOpHup);
+    if (res < 0 || !(res & (POLLHUP | POLLERR)) || (c->ops & kOpRecv)) return;  // the receive will say
     ensure_room(1, false);
     int err = (res & POLLERR) ? sock_pending_error(c->fd) : 0;
     close_conn(slot, (res & POLLERR) && err == 0 ? ECONNRESET : err, true);
@@ -627,7 +643,12 @@ class UringLoop final : public Loop {
   uint32_t deliveries_ = 0;  // batches delivered so far (Conn::batch)
   size_t spill_at_ = 0;      // the spill area: [spill_at_, buf_size_)
   size_t spill_used_ = 0;
-  std::unordered_map<uint32_t, std::string> held_;  // bytes of paused connections
+  // What a connection received after JS paused it: bytes, then perhaps the FIN.
+  struct Held {
+    std::string bytes;
+    bool end = false;
+  };
+  std::unordered_map<uint32_t, Held> held_;
   bool held_ready_ = false;  // a connection with held bytes resumed
   unsigned bufs_seen_ = 0;   // buffers taken since the start, for the order check
   bool order_warned_ = false;
