@@ -265,10 +265,17 @@ int Loop::admit(uint32_t lid, int fd, const sockaddr_storage* ss) {
   sockaddr_storage asked{};
   if (!ss && !l.unix_socket) {
     socklen_t len = sizeof(asked);
-    // A peer that has already gone has no name: nothing can be answered to it.
     if (sock_peername(fd, &asked, &len) < 0) {
-      sock_close(fd);
-      return -1;
+      // The peer has gone already (ENOTCONN), but what it sent before is still to be
+      // read: admitted with its family and no address.
+      len = sizeof(asked);
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&asked), &len) < 0) {
+        sock_close(fd);
+        return -1;
+      }
+      sa_family_t family = asked.ss_family;
+      asked = sockaddr_storage{};
+      asked.ss_family = family;
     }
     ss = &asked;
   }
