@@ -217,9 +217,22 @@ class UringLoop final : public Loop {
       // Taken for bytes no record shows (held, or of a closed connection): back now.
       if (bufs_taken_ > 0 && rec_count_ == 0) give_back();
       // Another round only if JS ran (it may have written) or work is queued.
-      if (!delivered && dirty_.empty() && ring_.pending() == 0 && !ring_.overflowed()) break;
+      if (!delivered && dirty_.empty() && ring_.pending() == 0 && !ring_.overflowed() && !held_ready_) return;
       if (rc < 0 && n == 0 && !delivered) break;  // the kernel refuses: try next wakeup
     }
+    // Out of rounds with work left (JS's last writes, records, held bytes): libuv must
+    // not go to sleep on it. What is queued is submitted, and a NOP's completion keeps
+    // the ring fd readable, so libuv comes back here as soon as its other handles ran.
+    start_sends();
+    if (!dirty_.empty() || rec_count_ > 0 || held_ready_) {
+      io_uring_sqe* s = ring_.sqe();
+      if (s != nullptr) {
+        s->opcode = IORING_OP_NOP;
+        s->user_data = kTagCancel;
+        inflight_++;
+      }
+    }
+    if (ring_.pending() > 0) enter();
   }
 
   int enter() {
