@@ -359,6 +359,8 @@ export interface SyscallCount {
   perfPerRequest: number | undefined;
   /** Requests a second in perf's window. */
   perfRps: number | undefined;
+  /** What strace said besides attaching and detaching (threads it could not attach to, say). */
+  straceSaid: string[];
 }
 
 /** strace could not attach to the server (ptrace not permitted here, say): the phase is skipped, not failed. */
@@ -464,10 +466,16 @@ export async function countSyscalls(
         },
       );
       helpers.push(perf);
+      let perfSaid = '';
+      perf.stderr!.on('data', (d: Buffer) => (perfSaid += d.toString()));
       const control = async (command: string): Promise<void> => {
         const ack = waitOutput(perf, perf.stdio[4] as NodeJS.ReadableStream, /ack/, 10_000);
         (perf.stdio[3] as NodeJS.WritableStream).write(`${command}\n`);
-        await ack;
+        try {
+          await ack;
+        } catch (error) {
+          throw new Error(`perf did not acknowledge ${command}: ${(error as Error).message} ${perfSaid.trim()}`);
+        }
       };
       await control('enable');
       const w = await window();
@@ -483,6 +491,8 @@ export async function countSyscalls(
     }
     const strace = spawn('strace', ['-c', '-f', '-p', `${pid}`, '-o', o.file], { stdio: ['ignore', 'ignore', 'pipe'] });
     helpers.push(strace);
+    let straceSaid = '';
+    strace.stderr!.on('data', (d: Buffer) => (straceSaid += d.toString()));
     // With -f and -p, strace says "Process N attached with M threads" once it holds them all.
     try {
       await waitOutput(strace, strace.stderr!, /attached/, 15_000);
@@ -495,7 +505,8 @@ export async function countSyscalls(
     if (calls.size === 0) throw new Error(`strace counted nothing: ${readFileSync(o.file, 'utf8')}`);
     let total = 0;
     for (const n of calls.values()) total += n;
-    return { requests: w.requests, rps: w.rps, calls, total, perfPerRequest, perfRps };
+    const said = straceSaid.split('\n').filter((l) => l.trim() !== '' && !/^strace: Process \d+ (attached|detached)/.test(l));
+    return { requests: w.requests, rps: w.rps, calls, total, perfPerRequest, perfRps, straceSaid: said };
   } finally {
     for (const helper of helpers) await interrupt(helper);
     await load.stop();
@@ -535,6 +546,9 @@ export function syscallTable(rows: Array<{ name: string; shape: string; count: S
     lines.push(
       `  ${name.padEnd(17)} ${shape.padEnd(6)} ${`${count.requests}`.padStart(8)} ${count.rps.toFixed(0).padStart(7)}   ${f(per(count.total), 6)}  ${cells.join('  ')}  ${f(per(rest), 6)}   ${perf}`,
     );
+  }
+  for (const { name, shape, count } of rows) {
+    for (const said of count.straceSaid.slice(0, 5)) lines.push(`  (${name} ${shape}) ${said}`);
   }
   return lines;
 }
