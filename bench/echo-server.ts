@@ -34,8 +34,10 @@ if (kind === 'plain') {
     else if (r.type === 'end') r.connection.end();
   });
   open = () => transport.connections.size;
-  const backend = (transport as { readonly backend?: unknown }).backend;
+  const { backend, ioBackendFallback } = transport as { readonly backend?: unknown; readonly ioBackendFallback?: unknown };
   if (typeof backend === 'string') ready = `ready backend=${backend}`;
+  // Why io_uring was not taken, where 'auto' fell back (a build that has it).
+  if (typeof ioBackendFallback === 'string') ready += ` (io_uring unavailable: ${ioBackendFallback})`;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -98,8 +98,9 @@ function plainMcp1(socket: Socket, first: Buffer): void {
 
 /** The server's open connections, for `mem`. */
 let open: () => Promise<number>;
-/** The native transport's io backend (`epoll`, `io_uring`, `kqueue`), undefined on node:net. */
+/** The native transport's io backend (`epoll`, `io_uring`, `kqueue`), undefined on node:net; and why 'auto' did not take io_uring. */
 let backend: unknown;
+let fallback: unknown;
 /** node:net counts its connections itself, so plain's own code need not. */
 const netConnections = (server: NetServer) => (): Promise<number> =>
   new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
@@ -111,11 +112,11 @@ if (kind === 'ringwire-native' || kind === 'ringwire-net') {
     transport: kind === 'ringwire-native' ? 'native' : 'net',
   });
   open = async () => server.transport.connections.size;
-  backend = (server.transport as { readonly backend?: unknown }).backend;
+  ({ backend, ioBackendFallback: fallback } = server.transport as { readonly backend?: unknown; readonly ioBackendFallback?: unknown });
 } else if (kind === 'floor') {
   const transport = await listenNative({ listen: [{ unix: path }] });
   open = async () => transport.connections.size;
-  backend = transport.backend;
+  ({ backend, ioBackendFallback: fallback } = transport as { readonly backend?: unknown; readonly ioBackendFallback?: unknown });
   const leftover = new Map<Connection, Uint8Array>();
   transport.slices$.subscribe((slice) => {
     if (slice.type === 'end') {
@@ -160,7 +161,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     process.stdout.write(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, open: count }) + '\n');
   });
 });
-process.stdout.write(typeof backend === 'string' ? `ready backend=${backend}\n` : 'ready\n');
+process.stdout.write(
+  `ready${typeof backend === 'string' ? ` backend=${backend}` : ''}${typeof fallback === 'string' ? ` (io_uring unavailable: ${fallback})` : ''}\n`,
+);
 
 const FLOOR_JSON = process.env.FLOOR_JSON ?? '';
 function floorJson(conn: Connection, bytes: Uint8Array): number {

@@ -239,7 +239,9 @@ try {
     }
     const backends = [...children].flatMap(([name, { child }]) => {
       const backend = readyBackend(child);
-      return backend === undefined ? [] : [`${name} on ${backend}${contenders[name]?.backend === undefined ? ' (the default)' : ''}`];
+      // The ready line's text after `backend=`: a fallback's reason comes with it.
+      const said = child.ready.slice(child.ready.indexOf('backend=') + 'backend='.length);
+      return backend === undefined ? [] : [`${name} on ${said}${contenders[name]?.backend === undefined ? ' (the default)' : ''}`];
     });
     if (backends.length > 0) console.log(`io backends confirmed by the servers: ${backends.join(', ')}\n`);
   }
