@@ -3,7 +3,7 @@
  * server children, and the statistics we quote (medians of alternating rounds).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -346,19 +346,23 @@ export function perfUnavailable(): string | undefined {
   return `${help.stdout}${help.stderr}`.includes('--control') ? undefined : 'this perf has no --control';
 }
 
-export interface SyscallCount {
-  /** Answers loadgen counted between its two marks, strace attached throughout. */
+/** One counting window of the syscall phase. */
+export interface SyscallWindow {
+  /** Answers loadgen counted between its two marks, the counter running throughout. */
   requests: number;
-  /** Requests a second over that window: strace slows the server. */
+  /** Requests a second over the window (strace slows the server). */
   rps: number;
-  /** strace -c's calls per system call over the window, all of the server's threads. */
+  /** Calls per system call over the window, all of the server's threads (perf: only the calls it was asked to tell apart). */
   calls: Map<string, number>;
-  /** All of them. */
+  /** All calls. */
   total: number;
-  /** Without strace, in a window of its own: perf's count of all system calls (raw_syscalls:sys_enter) a request; undefined without perf. */
-  perfPerRequest: number | undefined;
-  /** Requests a second in perf's window. */
-  perfRps: number | undefined;
+}
+
+export interface SyscallCount {
+  /** strace -c -f attached to the server. */
+  strace: SyscallWindow;
+  /** perf stat without strace, in a window of its own after it (undefined without perf). */
+  perf: SyscallWindow | undefined;
   /** What strace said besides attaching and detaching (threads it could not attach to, say). */
   straceSaid: string[];
 }
@@ -414,16 +418,42 @@ export function parseStraceSummary(text: string): Map<string, number> {
   return calls;
 }
 
+/** perf stat -x, output: count per event (events perf could not count left out). */
+function parsePerfCsv(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [count, , event] = line.split(',');
+    if (event !== undefined && /^\d+$/.test(count ?? '')) counts.set(event, Number(count));
+  }
+  return counts;
+}
+
+/** The kernel's syscall entry tracepoints perf can count, by system call name (empty where tracefs is not mounted). */
+function syscallTracepoints(): Set<string> {
+  for (const dir of ['/sys/kernel/tracing/events/syscalls', '/sys/kernel/debug/tracing/events/syscalls']) {
+    try {
+      return new Set(
+        readdirSync(dir)
+          .filter((n) => n.startsWith('sys_enter_'))
+          .map((n) => n.slice('sys_enter_'.length)),
+      );
+    } catch {}
+  }
+  return new Set();
+}
+
 /**
  * System calls a request of one server child, untimed: loadgen runs the shape
  * (`--marks`, so that the bench can read its answers so far at any moment) and, after
- * 1 s of warm-up, two windows of `seconds` each follow. In the first, perf (when
- * `perf`) counts every system call of the server in the kernel, which barely slows
- * it; in the second, `strace -c -f` is attached to all of the server's threads, and
- * tells them apart. Each window is bracketed by loadgen's marks, so its requests are
- * loadgen's answers between them; only the marks' own round trips (milliseconds) are
- * traced and not counted. strace is always detached (it has exited) before this
- * returns, so the server can be stopped safely after.
+ * 1 s of warm-up, two windows of `seconds` each follow. In the first, `strace -c -f`
+ * is attached to all of the server's threads and tells every call apart; strace stops
+ * the server at each call, so loop turns batch more than at full speed. In the
+ * second (when `perf`), perf counts in the kernel, barely slowing the server, all its
+ * system calls and, apart, the calls strace found most often. Each window is
+ * bracketed by loadgen's marks, so its requests are loadgen's answers between them;
+ * only the marks' own round trips (milliseconds) are counted by the tracer and not
+ * in the requests. strace has exited (detached) before perf starts, and both before
+ * this returns, so the server can be stopped safely after.
  */
 export async function countSyscalls(
   server: Child,
@@ -453,42 +483,6 @@ export async function countSyscalls(
   };
   try {
     await sleep(1000);
-    let perfPerRequest: number | undefined;
-    let perfRps: number | undefined;
-    if (o.perf) {
-      // Counting starts disabled; `enable` is acknowledged once the counters run, so the marks bracket the window.
-      const perfFile = `${o.file}.perf`;
-      const perf = spawn(
-        'perf',
-        ['stat', '-x', ',', '-e', 'raw_syscalls:sys_enter', '-D', '-1', '--control', 'fd:3,4', '-o', perfFile, '-p', `${pid}`],
-        {
-          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-        },
-      );
-      helpers.push(perf);
-      let perfSaid = '';
-      perf.stderr!.on('data', (d: Buffer) => (perfSaid += d.toString()));
-      const control = async (command: string): Promise<void> => {
-        const ack = waitOutput(perf, perf.stdio[4] as NodeJS.ReadableStream, /ack/, 10_000);
-        (perf.stdio[3] as NodeJS.WritableStream).write(`${command}\n`);
-        try {
-          await ack;
-        } catch (error) {
-          throw new Error(`perf did not acknowledge ${command}: ${(error as Error).message} ${perfSaid.trim()}`);
-        }
-      };
-      await control('enable');
-      const w = await window();
-      await control('disable');
-      await interrupt(perf);
-      const line = readFileSync(perfFile, 'utf8')
-        .split('\n')
-        .find((l) => l.includes('raw_syscalls:sys_enter'));
-      const count = Number(line?.split(',')[0]);
-      if (!Number.isFinite(count)) throw new Error(`perf counted nothing: ${line ?? readFileSync(perfFile, 'utf8')}`);
-      perfPerRequest = count / w.requests;
-      perfRps = w.rps;
-    }
     const strace = spawn('strace', ['-c', '-f', '-p', `${pid}`, '-o', o.file], { stdio: ['ignore', 'ignore', 'pipe'] });
     helpers.push(strace);
     let straceSaid = '';
@@ -499,29 +493,92 @@ export async function countSyscalls(
     } catch (error) {
       throw new StraceUnavailable(`strace could not attach to the server: ${(error as Error).message}`);
     }
-    const w = await window();
+    const traced = await window();
     await interrupt(strace);
     const calls = parseStraceSummary(readFileSync(o.file, 'utf8'));
     if (calls.size === 0) throw new Error(`strace counted nothing: ${readFileSync(o.file, 'utf8')}`);
     let total = 0;
     for (const n of calls.values()) total += n;
     const said = straceSaid.split('\n').filter((l) => l.trim() !== '' && !/^strace: Process \d+ (attached|detached)/.test(l));
-    return { requests: w.requests, rps: w.rps, calls, total, perfPerRequest, perfRps, straceSaid: said };
+    const result: SyscallCount = { strace: { ...traced, calls, total }, perf: undefined, straceSaid: said };
+    if (!o.perf) return result;
+
+    // The server back at full speed first.
+    await sleep(500);
+    const tracepoints = syscallTracepoints();
+    const apart = [...calls]
+      .sort((a, b) => b[1] - a[1])
+      .map(([call]) => call)
+      .filter((call) => tracepoints.has(call))
+      .slice(0, 8);
+    const events = ['raw_syscalls:sys_enter', ...apart.map((call) => `syscalls:sys_enter_${call}`)];
+    const perfFile = `${o.file}.perf`;
+    // Counting starts disabled; `enable` is acknowledged once the counters run, so the marks bracket the window.
+    const perf = spawn(
+      'perf',
+      ['stat', '-x', ',', '-e', events.join(','), '-D', '-1', '--control', 'fd:3,4', '-o', perfFile, '-p', `${pid}`],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+      },
+    );
+    helpers.push(perf);
+    let perfSaid = '';
+    perf.stderr!.on('data', (d: Buffer) => (perfSaid += d.toString()));
+    const control = async (command: string): Promise<void> => {
+      const ack = waitOutput(perf, perf.stdio[4] as NodeJS.ReadableStream, /ack/, 10_000);
+      (perf.stdio[3] as NodeJS.WritableStream).write(`${command}\n`);
+      try {
+        await ack;
+      } catch (error) {
+        throw new Error(`perf did not acknowledge ${command}: ${(error as Error).message} ${perfSaid.trim()}`);
+      }
+    };
+    await control('enable');
+    const counted = await window();
+    await control('disable');
+    await interrupt(perf);
+    const counts = parsePerfCsv(readFileSync(perfFile, 'utf8'));
+    const all = counts.get('raw_syscalls:sys_enter');
+    if (all === undefined) throw new Error(`perf counted nothing: ${readFileSync(perfFile, 'utf8')}`);
+    const perfCalls = new Map<string, number>();
+    for (const call of apart) {
+      const n = counts.get(`syscalls:sys_enter_${call}`);
+      if (n !== undefined) perfCalls.set(call, n);
+    }
+    result.perf = { ...counted, calls: perfCalls, total: all };
+    return result;
   } finally {
     for (const helper of helpers) await interrupt(helper);
     await load.stop();
   }
 }
 
+/** What the syscall phase's table shows, before it. */
+export function syscallIntro(what: string, seconds: number, noPerf: string | undefined): string[] {
+  return [
+    `system calls ${what} (untimed), at each shape, loadgen running; requests are loadgen's answers in each ${seconds}s window:`,
+    '  strace: strace -c -f attached to every server thread. It stops the server at each call, so each loop turn finds more',
+    '          work than at full speed and batches more: fewer calls a request than the timed runs make.',
+    noPerf === undefined
+      ? '  perf:   then perf stat, in the kernel, at near full speed: all calls (raw_syscalls), and apart those strace found most.'
+      : `  no perf rows: ${noPerf}.`,
+  ];
+}
+
 /**
- * The syscall phase's table: a row per contender and shape, all system calls a
- * request, then the `columns` calls largest per request in any row, the rest as
- * `other`, then perf's all-calls figure without strace.
+ * The syscall phase's table: two rows per contender and shape (strace's window, then
+ * perf's), all system calls a request, then the `columns` calls largest per request
+ * in any row, the rest as `other` (perf tells apart only the calls strace found most
+ * often: a call it did not is in `other`).
  */
-export function syscallTable(rows: Array<{ name: string; shape: string; count: SyscallCount }>, columns = 6): string[] {
+export function syscallTable(rows: Array<{ name: string; shape: string; count: SyscallCount }>, columns = 7): string[] {
+  const windows = rows.flatMap(({ name, shape, count }) => [
+    { name, shape, by: 'strace', w: count.strace },
+    ...(count.perf === undefined ? [] : [{ name, shape, by: 'perf', w: count.perf }]),
+  ]);
   const largest = new Map<string, number>();
-  for (const { count } of rows) {
-    for (const [call, n] of count.calls) largest.set(call, Math.max(largest.get(call) ?? 0, n / count.requests));
+  for (const { w } of windows) {
+    for (const [call, n] of w.calls) largest.set(call, Math.max(largest.get(call) ?? 0, n / w.requests));
   }
   const shown = [...largest]
     .sort((a, b) => b[1] - a[1])
@@ -530,25 +587,26 @@ export function syscallTable(rows: Array<{ name: string; shape: string; count: S
   const f = (x: number, width: number): string => x.toFixed(3).padStart(width);
   const widths = shown.map((call) => Math.max(call.length, 6));
   const lines = [
-    `  ${'contender'.padEnd(17)} ${'shape'.padEnd(6)} ${'requests'.padStart(8)} ${'req/s'.padStart(7)}   ${'total'.padStart(6)}  ${shown
+    `  ${'contender'.padEnd(17)} ${'shape'.padEnd(6)} ${'by'.padEnd(6)} ${'requests'.padStart(8)} ${'req/s'.padStart(7)}   ${'total'.padStart(6)}  ${shown
       .map((call, i) => call.padStart(widths[i]!))
-      .join('  ')}  ${'other'.padStart(6)}   ${'perf: total'.padStart(11)} ${'req/s'.padStart(7)}`,
+      .join('  ')}  ${'other'.padStart(6)}`,
   ];
-  for (const { name, shape, count } of rows) {
-    const per = (n: number): number => n / count.requests;
-    let rest = count.total;
+  for (const { name, shape, by, w } of windows) {
+    const per = (n: number): number => n / w.requests;
+    // perf's counters start a hair apart: its parts can sum to a few calls over its total.
+    let rest = w.total;
     const cells = shown.map((call, i) => {
-      const n = count.calls.get(call) ?? 0;
-      rest -= n;
-      return f(per(n), widths[i]!);
+      const n = w.calls.get(call);
+      rest -= n ?? 0;
+      // A call perf was not asked to tell apart is in `other`, not 0.
+      return n === undefined && by === 'perf' ? '-'.padStart(widths[i]!) : f(per(n ?? 0), widths[i]!);
     });
-    const perf = count.perfPerRequest === undefined ? '' : `${f(count.perfPerRequest, 11)} ${count.perfRps!.toFixed(0).padStart(7)}`;
     lines.push(
-      `  ${name.padEnd(17)} ${shape.padEnd(6)} ${`${count.requests}`.padStart(8)} ${count.rps.toFixed(0).padStart(7)}   ${f(per(count.total), 6)}  ${cells.join('  ')}  ${f(per(rest), 6)}   ${perf}`,
+      `  ${name.padEnd(17)} ${shape.padEnd(6)} ${by.padEnd(6)} ${`${w.requests}`.padStart(8)} ${w.rps.toFixed(0).padStart(7)}   ${f(per(w.total), 6)}  ${cells.join('  ')}  ${f(per(Math.max(rest, 0)), 6)}`,
     );
   }
   for (const { name, shape, count } of rows) {
-    for (const said of count.straceSaid.slice(0, 5)) lines.push(`  (${name} ${shape}) ${said}`);
+    for (const said of count.straceSaid.slice(0, 5)) lines.push(`  (${name} ${shape}) strace: ${said}`);
   }
   return lines;
 }

@@ -47,6 +47,7 @@ import {
   type SyscallCount,
   startServerChild,
   straceUnavailable,
+  syscallIntro,
   syscallTable,
 } from './harness.js';
 
@@ -164,15 +165,7 @@ try {
     if (why !== undefined) console.log(`system calls a request: skipped, ${why}\n`);
     else {
       const noPerf = perfUnavailable();
-      console.log(
-        `system calls a request (untimed): strace -c -f on the server for ${syscallSeconds}s under load, its requests loadgen's answers in that window.`,
-      );
-      console.log('  strace stops the server at every call, so each loop turn finds more work than in the timed runs and batches more;');
-      console.log(
-        noPerf === undefined
-          ? `  "perf" counts all calls (raw_syscalls:sys_enter) in a ${syscallSeconds}s window of its own without strace, at full speed.`
-          : `  no perf column: ${noPerf}.`,
-      );
+      for (const line of syscallIntro('a request', syscallSeconds, noPerf)) console.log(line);
       const rows: Array<{ name: string; shape: string; count: SyscallCount }> = [];
       let skipped: string | undefined;
       tracing: for (const shape of shapes) {
