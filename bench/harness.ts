@@ -365,6 +365,11 @@ export interface SyscallCount {
   perf: SyscallWindow | undefined;
   /** What strace said besides attaching and detaching (threads it could not attach to, say). */
   straceSaid: string[];
+  /**
+   * Seconds the server answered nothing after strace detached, when that was over 1 s
+   * (a healthy server answers within milliseconds): undefined when it went on at once.
+   */
+  stalledAfterStrace: number | undefined;
 }
 
 /** strace could not attach to the server (ptrace not permitted here, say): the phase is skipped, not failed. */
@@ -442,18 +447,39 @@ function syscallTracepoints(): Set<string> {
   return new Set();
 }
 
+/** System calls perf tells apart (those the kernel has tracepoints for): every loop's usual ones. */
+const PERF_CALLS = [
+  'io_uring_enter',
+  'epoll_wait',
+  'epoll_pwait',
+  'epoll_ctl',
+  'read',
+  'readv',
+  'recvfrom',
+  'recvmsg',
+  'write',
+  'writev',
+  'sendto',
+  'sendmsg',
+  'accept4',
+  'close',
+  'futex',
+  'getpid',
+];
+
 /**
  * System calls a request of one server child, untimed: loadgen runs the shape
  * (`--marks`, so that the bench can read its answers so far at any moment) and, after
- * 1 s of warm-up, two windows of `seconds` each follow. In the first, `strace -c -f`
- * is attached to all of the server's threads and tells every call apart; strace stops
- * the server at each call, so loop turns batch more than at full speed. In the
- * second (when `perf`), perf counts in the kernel, barely slowing the server, all its
- * system calls and, apart, the calls strace found most often. Each window is
- * bracketed by loadgen's marks, so its requests are loadgen's answers between them;
- * only the marks' own round trips (milliseconds) are counted by the tracer and not
- * in the requests. strace has exited (detached) before perf starts, and both before
- * this returns, so the server can be stopped safely after.
+ * 1 s of warm-up, two windows of `seconds` each follow. In the first (when `perf`),
+ * perf counts in the kernel, barely slowing the server, all its system calls and,
+ * apart, {@link PERF_CALLS}. In the second, `strace -c -f` is attached to all of the
+ * server's threads and tells every call apart; strace stops the server at each call,
+ * so loop turns batch more than at full speed. Each window is bracketed by loadgen's
+ * marks, so its requests are loadgen's answers between them; only the marks' own
+ * round trips (milliseconds) are counted by the tracer and not in the requests. perf
+ * goes first because a server can stall after strace detaches (see
+ * {@link SyscallCount.stalledAfterStrace}, which is measured here too). strace has
+ * exited (detached) before this returns, so the server can be stopped safely after.
  */
 export async function countSyscalls(
   server: Child,
@@ -471,7 +497,7 @@ export async function countSyscalls(
 ): Promise<SyscallCount> {
   const pid = server.process.pid;
   if (pid === undefined) throw new Error('the server has no pid');
-  const args = loadArgs({ ...o, seconds: 3 * o.seconds + 60 });
+  const args = loadArgs({ ...o, seconds: 3 * o.seconds + 120 });
   const load = await Child.start(loadgenBinary, ['client', ...args, '--marks', '1']);
   const helpers: ChildProcess[] = [];
   const mark = async (): Promise<Mark> => JSON.parse(await load.ask('mark')) as Mark;
@@ -483,6 +509,43 @@ export async function countSyscalls(
   };
   try {
     await sleep(1000);
+    let perfWindow: SyscallWindow | undefined;
+    if (o.perf) {
+      const tracepoints = syscallTracepoints();
+      const apart = PERF_CALLS.filter((call) => tracepoints.has(call));
+      const events = ['raw_syscalls:sys_enter', ...apart.map((call) => `syscalls:sys_enter_${call}`)];
+      const perfFile = `${o.file}.perf`;
+      // Counting starts disabled; `enable` is acknowledged once the counters run, so the marks bracket the window.
+      const perf = spawn(
+        'perf',
+        ['stat', '-x', ',', '-e', events.join(','), '-D', '-1', '--control', 'fd:3,4', '-o', perfFile, '-p', `${pid}`],
+        {
+          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+        },
+      );
+      helpers.push(perf);
+      let perfSaid = '';
+      perf.stderr!.on('data', (d: Buffer) => (perfSaid += d.toString()));
+      const control = async (command: string): Promise<void> => {
+        const ack = waitOutput(perf, perf.stdio[4] as NodeJS.ReadableStream, /ack/, 10_000);
+        (perf.stdio[3] as NodeJS.WritableStream).write(`${command}\n`);
+        try {
+          await ack;
+        } catch (error) {
+          throw new Error(`perf did not acknowledge ${command}: ${(error as Error).message} ${perfSaid.trim()}`);
+        }
+      };
+      await control('enable');
+      const counted = await window();
+      await control('disable');
+      await interrupt(perf);
+      const counts = parsePerfCsv(readFileSync(perfFile, 'utf8'));
+      // A server that made no system call at all in the window leaves perf's counters "<not counted>".
+      const calls = new Map<string, number>();
+      for (const call of apart) calls.set(call, counts.get(`syscalls:sys_enter_${call}`) ?? 0);
+      perfWindow = { ...counted, calls, total: counts.get('raw_syscalls:sys_enter') ?? 0 };
+    }
+
     const strace = spawn('strace', ['-c', '-f', '-p', `${pid}`, '-o', o.file], { stdio: ['ignore', 'ignore', 'pipe'] });
     helpers.push(strace);
     let straceSaid = '';
@@ -495,58 +558,27 @@ export async function countSyscalls(
     }
     const traced = await window();
     await interrupt(strace);
+    // strace writes no table when it saw no call at all.
     const calls = parseStraceSummary(readFileSync(o.file, 'utf8'));
-    if (calls.size === 0) throw new Error(`strace counted nothing: ${readFileSync(o.file, 'utf8')}`);
     let total = 0;
     for (const n of calls.values()) total += n;
     const said = straceSaid.split('\n').filter((l) => l.trim() !== '' && !/^strace: Process \d+ (attached|detached)/.test(l));
-    const result: SyscallCount = { strace: { ...traced, calls, total }, perf: undefined, straceSaid: said };
-    if (!o.perf) return result;
 
-    // The server back at full speed first.
-    await sleep(500);
-    const tracepoints = syscallTracepoints();
-    const apart = [...calls]
-      .sort((a, b) => b[1] - a[1])
-      .map(([call]) => call)
-      .filter((call) => tracepoints.has(call))
-      .slice(0, 8);
-    const events = ['raw_syscalls:sys_enter', ...apart.map((call) => `syscalls:sys_enter_${call}`)];
-    const perfFile = `${o.file}.perf`;
-    // Counting starts disabled; `enable` is acknowledged once the counters run, so the marks bracket the window.
-    const perf = spawn(
-      'perf',
-      ['stat', '-x', ',', '-e', events.join(','), '-D', '-1', '--control', 'fd:3,4', '-o', perfFile, '-p', `${pid}`],
-      {
-        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-      },
-    );
-    helpers.push(perf);
-    let perfSaid = '';
-    perf.stderr!.on('data', (d: Buffer) => (perfSaid += d.toString()));
-    const control = async (command: string): Promise<void> => {
-      const ack = waitOutput(perf, perf.stdio[4] as NodeJS.ReadableStream, /ack/, 10_000);
-      (perf.stdio[3] as NodeJS.WritableStream).write(`${command}\n`);
-      try {
-        await ack;
-      } catch (error) {
-        throw new Error(`perf did not acknowledge ${command}: ${(error as Error).message} ${perfSaid.trim()}`);
-      }
-    };
-    await control('enable');
-    const counted = await window();
-    await control('disable');
-    await interrupt(perf);
-    const counts = parsePerfCsv(readFileSync(perfFile, 'utf8'));
-    const all = counts.get('raw_syscalls:sys_enter');
-    if (all === undefined) throw new Error(`perf counted nothing: ${readFileSync(perfFile, 'utf8')}`);
-    const perfCalls = new Map<string, number>();
-    for (const call of apart) {
-      const n = counts.get(`syscalls:sys_enter_${call}`);
-      if (n !== undefined) perfCalls.set(call, n);
+    // Does the server answer again at once? Up to 20 s, so that the next window and the next server are not hit by a stall.
+    const detached = await mark();
+    let now = detached;
+    while (now.answered === detached.answered && now.ns - detached.ns < 20e9) {
+      await sleep(100);
+      now = await mark();
     }
-    result.perf = { ...counted, calls: perfCalls, total: all };
-    return result;
+    const quiet = (now.ns - detached.ns) / 1e9;
+    const stalled = now.answered === detached.answered ? Number.POSITIVE_INFINITY : quiet;
+    return {
+      strace: { ...traced, calls, total },
+      perf: perfWindow,
+      straceSaid: said,
+      stalledAfterStrace: stalled > 1 ? stalled : undefined,
+    };
   } finally {
     for (const helper of helpers) await interrupt(helper);
     await load.stop();
@@ -557,30 +589,31 @@ export async function countSyscalls(
 export function syscallIntro(what: string, seconds: number, noPerf: string | undefined): string[] {
   return [
     `system calls ${what} (untimed), at each shape, loadgen running; requests are loadgen's answers in each ${seconds}s window:`,
-    '  strace: strace -c -f attached to every server thread. It stops the server at each call, so each loop turn finds more',
-    '          work than at full speed and batches more: fewer calls a request than the timed runs make.',
     noPerf === undefined
-      ? '  perf:   then perf stat, in the kernel, at near full speed: all calls (raw_syscalls), and apart those strace found most.'
+      ? `  perf:   perf stat, counting in the kernel at near full speed: all calls (raw_syscalls), and apart the usual loop calls.`
       : `  no perf rows: ${noPerf}.`,
+    '  strace: then strace -c -f attached to every server thread. It stops the server at each call, so each loop turn finds more',
+    '          work than at full speed and batches more: fewer calls a request than the timed runs make.',
   ];
 }
 
 /**
- * The syscall phase's table: two rows per contender and shape (strace's window, then
- * perf's), all system calls a request, then the `columns` calls largest per request
- * in any row, the rest as `other` (perf tells apart only the calls strace found most
- * often: a call it did not is in `other`).
+ * The syscall phase's table: two rows per contender and shape (perf's window, then
+ * strace's), all system calls a request, then the `columns` calls largest per
+ * request in any row, the rest as `other`; then what went wrong, if anything.
  */
 export function syscallTable(rows: Array<{ name: string; shape: string; count: SyscallCount }>, columns = 7): string[] {
   const windows = rows.flatMap(({ name, shape, count }) => [
-    { name, shape, by: 'strace', w: count.strace },
     ...(count.perf === undefined ? [] : [{ name, shape, by: 'perf', w: count.perf }]),
+    { name, shape, by: 'strace', w: count.strace },
   ]);
   const largest = new Map<string, number>();
   for (const { w } of windows) {
+    if (w.requests === 0) continue;
     for (const [call, n] of w.calls) largest.set(call, Math.max(largest.get(call) ?? 0, n / w.requests));
   }
   const shown = [...largest]
+    .filter(([, perRequest]) => perRequest > 0)
     .sort((a, b) => b[1] - a[1])
     .slice(0, columns)
     .map(([call]) => call);
@@ -592,6 +625,11 @@ export function syscallTable(rows: Array<{ name: string; shape: string; count: S
       .join('  ')}  ${'other'.padStart(6)}`,
   ];
   for (const { name, shape, by, w } of windows) {
+    const lead = `  ${name.padEnd(17)} ${shape.padEnd(6)} ${by.padEnd(6)} ${`${w.requests}`.padStart(8)} ${w.rps.toFixed(0).padStart(7)}   `;
+    if (w.requests === 0) {
+      lines.push(`${lead}NO ANSWERS in the window (the server stalled); ${w.total} system calls counted`);
+      continue;
+    }
     const per = (n: number): number => n / w.requests;
     // perf's counters start a hair apart: its parts can sum to a few calls over its total.
     let rest = w.total;
@@ -601,12 +639,15 @@ export function syscallTable(rows: Array<{ name: string; shape: string; count: S
       // A call perf was not asked to tell apart is in `other`, not 0.
       return n === undefined && by === 'perf' ? '-'.padStart(widths[i]!) : f(per(n ?? 0), widths[i]!);
     });
-    lines.push(
-      `  ${name.padEnd(17)} ${shape.padEnd(6)} ${by.padEnd(6)} ${`${w.requests}`.padStart(8)} ${w.rps.toFixed(0).padStart(7)}   ${f(per(w.total), 6)}  ${cells.join('  ')}  ${f(per(Math.max(rest, 0)), 6)}`,
-    );
+    lines.push(`${lead}${f(per(w.total), 6)}  ${cells.join('  ')}  ${f(per(Math.max(rest, 0)), 6)}`);
   }
   for (const { name, shape, count } of rows) {
     for (const said of count.straceSaid.slice(0, 5)) lines.push(`  (${name} ${shape}) strace: ${said}`);
+    const stall = count.stalledAfterStrace;
+    if (stall !== undefined) {
+      const how = Number.isFinite(stall) ? `${stall.toFixed(1)} s` : 'over 20 s (the bench gave up waiting)';
+      lines.push(`  (${name} ${shape}) STALL: the server answered nothing for ${how} after strace detached, its requests in flight`);
+    }
   }
   return lines;
 }
