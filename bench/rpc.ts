@@ -5,8 +5,9 @@
  * server's environment, and the bench stops before measuring anything unless each
  * server names the backend asked for), ringwire (net), a plain node:net
  * server written the way a competent user would, and jayson's TCP server (JSON-RPC
- * only), and `floor`: the native transport (on its default backend, named in the
- * output) and ringwire's codecs with no pipeline at
+ * only), and `floor`: the native transport (on its default backend, or on
+ * RINGWIRE_IO_BACKEND's when the bench runs with it set; named in the output) and
+ * ringwire's codecs with no pipeline at
  * all, the least any server on them can spend (bench/rpc-server.ts). Two requests per
  * protocol: a 16-byte string (`jsonrpc`, `mcp1`) and a tool call's object
  * (`jsonrpc-object`, `mcp1-object`), each echoed back. Shapes: 256 connections x 1 in
