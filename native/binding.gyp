@@ -6,6 +6,7 @@
       "sources": [
         "src/addon.cc",
         "src/loop.cc",
+        "src/loop_ready.cc",
         "src/loop_write.cc",
         "src/sockets.cc",
         "src/write_queue.cc"
@@ -15,9 +16,9 @@
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-exceptions"],
       "cflags_cc!": ["-fno-rtti"],
       "conditions": [
-        ["OS=='linux'", { "sources": ["src/backend_epoll.cc", "src/accept_waiter_linux.cc"], "libraries": ["-lpthread"] }],
+        ["OS=='linux'", { "sources": ["src/backend_epoll.cc", "src/accept_waiter_linux.cc", "src/loop_uring.cc", "src/uring.cc"], "libraries": ["-lpthread"] }],
         ["OS=='mac' or OS=='freebsd' or OS=='openbsd'", {
-          "sources": ["src/backend_kqueue.cc", "src/accept_waiter_none.cc"],
+          "sources": ["src/backend_kqueue.cc", "src/accept_waiter_none.cc", "src/loop_uring_none.cc"],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "GCC_ENABLE_CPP_EXCEPTIONS": "NO",

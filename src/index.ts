@@ -63,6 +63,7 @@ export { listen } from './transport/listen.js';
 export type {
   ConnectionEvent,
   FdListen,
+  IoBackend,
   ListenOptions,
   ListenTarget,
   TcpListen,

@@ -140,6 +140,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
                            InstanceAccessor("stageBuffer", &Poller::StageBuffer, nullptr),
                            InstanceAccessor("stageRecords", &Poller::StageRecords, nullptr),
                            InstanceAccessor("backend", &Poller::Backend, nullptr),
+                           InstanceAccessor("backendFallback", &Poller::Fallback, nullptr),
                        });
   }
 
@@ -156,6 +157,15 @@ class Poller : public Napi::ObjectWrap<Poller> {
     double max_conns = NumberOption(opts, "maxConnections", 10000);
     double hwm = NumberOption(opts, "writeHighWaterBytes", 1 << 20);
     if (env.IsExceptionPending()) return;
+    std::string io = "epoll";
+    Napi::Value io_value = opts.Get("ioBackend");
+    if (!io_value.IsUndefined()) {
+      io = io_value.IsString() ? io_value.As<Napi::String>().Utf8Value() : "";
+      if (io != "epoll" && io != "io_uring" && io != "auto") {
+        Napi::TypeError::New(env, "ioBackend must be 'epoll', 'io_uring' or 'auto'").ThrowAsJavaScriptException();
+        return;
+      }
+    }
     if (buf_bytes < rw::kMinReadBufferBytes || buf_bytes > rw::kMaxReadBufferBytes) {
       Napi::RangeError::New(env, "readBufferBytes must be between 64 KiB and 256 MiB")
           .ThrowAsJavaScriptException();
@@ -167,7 +177,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
       return;
     }
     on_batch_ = Napi::Persistent(info[0].As<Napi::Function>());
-    Napi::ArrayBuffer read_buf = Napi::ArrayBuffer::New(env, static_cast<size_t>(buf_bytes));
+    // The spill area past readBufferBytes holds bytes the completion loop received for
+    // a connection that JS had paused meanwhile, handed over once it resumes.
+    Napi::ArrayBuffer read_buf = Napi::ArrayBuffer::New(env, static_cast<size_t>(buf_bytes) + rw::kSpillBytes);
     Napi::Int32Array records = Napi::Int32Array::New(env, rw::kMaxRecords * 4);
     read_buf_ref_ = Napi::Persistent(read_buf);
     records_ref_ = Napi::Persistent(records);
@@ -178,17 +190,43 @@ class Poller : public Napi::ObjectWrap<Poller> {
     stage_ref_ = Napi::Persistent(stage);
     stage_records_ref_ = Napi::Persistent(stage_records);
     async_ = std::make_unique<Napi::AsyncContext>(env, "ringwire:batch", info.This().As<Napi::Object>());
-    rw::LoopOptions lo;
-    lo.max_connections = static_cast<uint32_t>(max_conns);
-    lo.write_high_water = static_cast<size_t>(hwm);
-    loop_ = std::make_unique<Loop>(static_cast<uint8_t*>(read_buf.Data()), read_buf.ByteLength(),
-                                   records.Data(), rw::kMaxRecords, &Poller::DeliverThunk, this, lo);
-    int rc = loop_->init();
-    if (rc < 0) {
-      loop_.reset();
-      ThrowErrno(env, -rc, "cannot create the event backend");
-      return;
+    rw::LoopArgs args;
+    args.read_buf = static_cast<uint8_t*>(read_buf.Data());
+    args.read_buf_size = read_buf.ByteLength();
+    args.records = records.Data();
+    args.max_records = rw::kMaxRecords;
+    args.deliver = &Poller::DeliverThunk;
+    args.ctx = this;
+    args.opts.max_connections = static_cast<uint32_t>(max_conns);
+    args.opts.write_high_water = static_cast<size_t>(hwm);
+    if (io != "epoll") {
+      // io_uring where the kernel gives it; with 'auto', the readiness loop otherwise,
+      // and the reason is kept for the caller to report.
+      loop_ = rw::make_uring_loop(args);
+      int rc = loop_ ? loop_->init() : -ENOTSUP;
+      if (rc < 0) {
+        fallback_ = loop_ ? loop_->init_error() : "io_uring exists on Linux only";
+        loop_.reset();
+        if (io == "io_uring") {
+          Napi::Error e = Napi::Error::New(env, "io_uring is unavailable: " + fallback_);
+          e.Set("errno", Napi::Number::New(env, -rc));
+          e.Set("code", Napi::String::New(env, "RINGWIRE_IO_URING_UNAVAILABLE"));
+          e.ThrowAsJavaScriptException();
+          return;
+        }
+      }
     }
+    if (!loop_) {
+      loop_ = rw::make_ready_loop(args);
+      int rc = loop_->init();
+      if (rc < 0) {
+        std::string why = loop_->init_error();
+        loop_.reset();
+        ThrowErrno(env, -rc, why);
+        return;
+      }
+    }
+    backend_name_ = loop_->backend_name();
     uv_loop_t* uvloop = nullptr;
     if (napi_get_uv_event_loop(env, &uvloop) != napi_ok || uvloop == nullptr) {
       loop_.reset();
@@ -197,7 +235,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
     handles_ = new UvHandles();
     handles_->owner = this;
-    if (uv_poll_init(uvloop, &handles_->poll, loop_->backend_fd()) != 0) {
+    if (uv_poll_init(uvloop, &handles_->poll, loop_->poll_fd()) != 0) {
       delete handles_;
       handles_ = nullptr;
       loop_.reset();
@@ -501,7 +539,11 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Napi::Value StageBuffer(const Napi::CallbackInfo& info) { return stage_ref_.Value(); }
   Napi::Value StageRecords(const Napi::CallbackInfo& info) { return stage_records_ref_.Value(); }
   Napi::Value Backend(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), rw::backend_name());
+    return Napi::String::New(info.Env(), backend_name_);
+  }
+  // Why io_uring was asked for ('auto') and not used; undefined when it was not asked.
+  Napi::Value Fallback(const Napi::CallbackInfo& info) {
+    return fallback_.empty() ? info.Env().Undefined() : Napi::String::New(info.Env(), fallback_);
   }
 
   void UpdateRef() {
@@ -581,6 +623,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
   int32_t* stage_records_data_ = nullptr;
   std::unique_ptr<Napi::AsyncContext> async_;
   bool destroy_pending_ = false;
+  std::string fallback_;
+  std::string backend_name_;
 };
 
 // Sockets made for other processes to accept on (ringwire serve --processes): bound

@@ -1,3 +1,4 @@
+// The core both I/O models share: records, listeners, admission, closing.
 #include "loop.h"
 
 #include <arpa/inet.h>
@@ -12,33 +13,21 @@
 
 namespace rw {
 
-// Tokens tell listeners from connections: listeners have the high word set.
-static constexpr uint64_t kListenerBit = 1ull << 32;
-// The AcceptWaiter's signal: some shared listener is ready.
-static constexpr uint64_t kWaiterToken = kListenerBit | 0xffffffffu;
-
-Loop::Loop(uint8_t* read_buf, size_t read_buf_size, int32_t* records, uint32_t max_records,
-           DeliverFn deliver, void* ctx, LoopOptions opts)
-    : buf_(read_buf),
-      buf_size_(read_buf_size),
-      rec_(records),
-      max_rec_(max_records),
-      deliver_fn_(deliver),
-      ctx_(ctx),
-      opts_(opts) {}
-
-Loop::~Loop() {
-  shutdown();
-  waiter_.stop();
-  if (bfd_ >= 0) sock_close(bfd_);
-  if (reserve_fd_ >= 0) sock_close(reserve_fd_);
+Loop::Loop(const LoopArgs& a)
+    : buf_(a.read_buf),
+      buf_size_(a.read_buf_size),
+      rec_(a.records),
+      max_rec_(a.max_records),
+      deliver_fn_(a.deliver),
+      ctx_(a.ctx),
+      opts_(a.opts) {
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-int Loop::init() {
-  bfd_ = backend_create();
-  if (bfd_ < 0) return bfd_;
-  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  return 0;
+// Each model's destructor calls shutdown() first: its hooks are gone by now.
+Loop::~Loop() {
+  waiter_.stop();
+  if (reserve_fd_ >= 0) sock_close(reserve_fd_);
 }
 
 // ---- records -------------------------------------------------------------
@@ -79,20 +68,27 @@ void Loop::deliver() {
     rec_count_ = 0;
   }
   buf_used_ = 0;  // no data record survives a delivery
+  after_deliver();
+}
+
+void Loop::reuse_closed_slots() {
+  for (uint32_t s : closing_slots_) free_slots_.push_back(s);
+  closing_slots_.clear();
 }
 
 // ---- listeners -------------------------------------------------------------
 
-static int add_listener(std::vector<Listener>& ls, Listener l) {
-  for (size_t i = 0; i < ls.size(); i++) {
-    if (ls[i].fd < 0) {
-      ls[i] = std::move(l);
+int Loop::add_listener(Listener l) {
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    if (listeners_[i].fd < 0) {
+      l.gen = listeners_[i].gen + 1;
+      listeners_[i] = std::move(l);
       return static_cast<int>(i);
     }
   }
-  if (ls.size() >= 0xffff) return -EMFILE;
-  ls.push_back(std::move(l));
-  return static_cast<int>(ls.size() - 1);
+  if (listeners_.size() >= 0xffff) return -EMFILE;
+  listeners_.push_back(std::move(l));
+  return static_cast<int>(listeners_.size() - 1);
 }
 
 int Loop::listen_unix(const char* path, int mode, int backlog, std::vector<uint32_t> allow_uids) {
@@ -102,8 +98,8 @@ int Loop::listen_unix(const char* path, int mode, int backlog, std::vector<uint3
   l.fd = fd;
   l.unix_socket = true;
   l.allow_uids = std::move(allow_uids);
-  int id = add_listener(listeners_, std::move(l));
-  int rc = id < 0 ? id : backend_add(bfd_, fd, kListenerBit | static_cast<uint32_t>(id), kReadable);
+  int id = add_listener(std::move(l));
+  int rc = id < 0 ? id : watch_listener(static_cast<uint32_t>(id));
   if (rc < 0) {
     if (id >= 0) listeners_[id].fd = -1;
     unlink(path);
@@ -120,8 +116,8 @@ int Loop::listen_tcp(const char* host, int port, int backlog, bool reuse_port, b
   if (fd < 0) return fd;
   Listener l;
   l.fd = fd;
-  int id = add_listener(listeners_, std::move(l));
-  int rc = id < 0 ? id : backend_add(bfd_, fd, kListenerBit | static_cast<uint32_t>(id), kReadable);
+  int id = add_listener(std::move(l));
+  int rc = id < 0 ? id : watch_listener(static_cast<uint32_t>(id));
   if (rc < 0) {
     if (id >= 0) listeners_[id].fd = -1;
     sock_close(fd);
@@ -137,11 +133,11 @@ int Loop::adopt_listener(int fd, bool unix_socket, std::vector<uint32_t> allow_u
   l.fd = fd;
   l.unix_socket = unix_socket;
   l.allow_uids = std::move(allow_uids);
-  int id = add_listener(listeners_, std::move(l));
+  int id = add_listener(std::move(l));
   if (id < 0) return id;  // the fd stays open: whoever passed it still owns it
   int rc = waiter_.add(fd);
   if (rc == 0 && !waiter_watched_) {
-    rc = backend_add(bfd_, waiter_.ready_fd(), kWaiterToken, kReadable);
+    rc = watch_waiter(waiter_.ready_fd());
     if (rc == 0) waiter_watched_ = true;
     else waiter_.remove(fd);
   }
@@ -150,7 +146,7 @@ int Loop::adopt_listener(int fd, bool unix_socket, std::vector<uint32_t> allow_u
   } else {
     // No waiter here (kqueue), or none to be had (no thread, no eventfd): the loop
     // watches the socket itself, and every process sharing it is woken.
-    rc = backend_add(bfd_, fd, kListenerBit | static_cast<uint32_t>(id), kReadable);
+    rc = watch_listener(static_cast<uint32_t>(id));
   }
   if (rc < 0) {
     listeners_[id].fd = -1;
@@ -171,9 +167,9 @@ void Loop::accept_waited() {
       // Not watched any more: fall back to the loop's own (every process woken). If
       // even that fails the listener is dead: close it rather than keep it unwatched.
       l.waited = false;
-      if (backend_add(bfd_, l.fd, kListenerBit | static_cast<uint32_t>(i), kReadable) < 0) {
-        sock_close(l.fd);
-        l.fd = -1;
+      if (watch_listener(static_cast<uint32_t>(i)) < 0) {
+        sock_close(listeners_[i].fd);
+        listeners_[i].fd = -1;
         listener_count_--;
       }
     }
@@ -186,7 +182,7 @@ int Loop::close_listener(int id) {
     return -EBADF;
   Listener& l = listeners_[id];
   if (l.waited) waiter_.remove(l.fd);
-  else backend_delete(bfd_, l.fd, kReadable);
+  else unwatch_listener(static_cast<uint32_t>(id));
   sock_close(l.fd);
   l.fd = -1;
   l.waited = false;
@@ -195,7 +191,7 @@ int Loop::close_listener(int id) {
   return 0;
 }
 
-// When the process is out of fds, accept would fail forever and the level-triggered
+// When the process is out of fds, accept would fail forever and a level-triggered
 // listener would spin: give up the spare fd, accept and drop the connection, retake
 // the spare (libuv's uv__emfile_trick).
 int Loop::reject_emfile(uint32_t lid) {
@@ -237,64 +233,89 @@ void Loop::accept_all(uint32_t lid) {
       if (fd == -EMFILE || fd == -ENFILE) reject_emfile(lid);
       return;  // EAGAIN, or an error the next wakeup will retry
     }
-    const Listener& l = listeners_[lid];
-    if (open_count_ >= opts_.max_connections) {
+    admit(lid, fd, &ss);
+  }
+}
+
+int Loop::admit(uint32_t lid, int fd, const sockaddr_storage* ss) {
+  const Listener& l = listeners_[lid];
+  if (open_count_ >= opts_.max_connections) {
+    sock_close(fd);
+    push(kRecReject, static_cast<int32_t>(lid), 1, 0);
+    return -1;
+  }
+  uint32_t uid = 0, gid = 0;
+  int32_t pid = -1;
+  if (l.unix_socket) {
+    if (sock_peercred(fd, &uid, &gid, &pid) < 0 && !l.allow_uids.empty()) {
       sock_close(fd);
-      push(kRecReject, static_cast<int32_t>(lid), 1, 0);
-      continue;
+      push(kRecReject, static_cast<int32_t>(lid), 2, 0);
+      return -1;
     }
-    uint32_t uid = 0, gid = 0;
-    int32_t pid = -1;
-    if (l.unix_socket) {
-      if (sock_peercred(fd, &uid, &gid, &pid) < 0 && !l.allow_uids.empty()) {
+    if (!l.allow_uids.empty()) {
+      bool ok = false;
+      for (uint32_t a : l.allow_uids) ok = ok || a == uid;
+      if (!ok) {
         sock_close(fd);
         push(kRecReject, static_cast<int32_t>(lid), 2, 0);
-        continue;
-      }
-      if (!l.allow_uids.empty()) {
-        bool ok = false;
-        for (uint32_t a : l.allow_uids) ok = ok || a == uid;
-        if (!ok) {
-          sock_close(fd);
-          push(kRecReject, static_cast<int32_t>(lid), 2, 0);
-          continue;
-        }
+        return -1;
       }
     }
-    if (sock_configure_accepted(fd, !l.unix_socket) < 0) {
-      sock_close(fd);
-      continue;
-    }
-    uint32_t slot = alloc_slot();
-    Conn& c = conns_[slot];
-    c = Conn();
-    c.fd = fd;
-    c.listener = static_cast<uint16_t>(lid);
-    c.uid = uid;
-    c.gid = gid;
-    c.pid = pid;
-    if (ss.ss_family == AF_INET) {
-      auto* in4 = reinterpret_cast<sockaddr_in*>(&ss);
-      c.family = 4;
-      memcpy(c.addr, &in4->sin_addr, 4);
-      c.port = ntohs(in4->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      c.family = 6;
-      memcpy(c.addr, &in6->sin6_addr, 16);
-      c.port = ntohs(in6->sin6_port);
-    }
-    c.interest = kReadable;
-    if (backend_add(bfd_, fd, slot, kReadable) < 0) {
-      sock_close(fd);
-      c = Conn();
-      free_slots_.push_back(slot);
-      continue;
-    }
-    c.open = true;
-    open_count_++;
-    push(kRecOpen, static_cast<int32_t>(slot), static_cast<int32_t>(lid), 0);
   }
+  sockaddr_storage asked{};
+  if (!ss && !l.unix_socket) {
+    socklen_t len = sizeof(asked);
+    if (sock_peername(fd, &asked, &len) < 0) {
+      // The peer has gone already (ENOTCONN), but what it sent before is still to be
+      // read: admitted with its family and no address.
+      len = sizeof(asked);
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&asked), &len) < 0) {
+        sock_close(fd);
+        return -1;
+      }
+      sa_family_t family = asked.ss_family;
+      asked = sockaddr_storage{};
+      asked.ss_family = family;
+    }
+    ss = &asked;
+  }
+  if (sock_configure_accepted(fd, !l.unix_socket) < 0) {
+    sock_close(fd);
+    return -1;
+  }
+  uint32_t slot = alloc_slot();
+  Conn& c = conns_[slot];
+  uint32_t gen = c.gen + 1;
+  c = Conn();
+  c.gen = gen;
+  c.fd = fd;
+  c.listener = static_cast<uint16_t>(lid);
+  c.uid = uid;
+  c.gid = gid;
+  c.pid = pid;
+  if (ss && ss->ss_family == AF_INET) {
+    auto* in4 = reinterpret_cast<const sockaddr_in*>(ss);
+    c.family = 4;
+    memcpy(c.addr, &in4->sin_addr, 4);
+    c.port = ntohs(in4->sin_port);
+  } else if (ss && ss->ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(ss);
+    c.family = 6;
+    memcpy(c.addr, &in6->sin6_addr, 16);
+    c.port = ntohs(in6->sin6_port);
+  }
+  c.open = true;
+  if (watch_conn(slot) < 0) {
+    Conn& d = conns_[slot];
+    d.open = false;
+    sock_close(d.fd);
+    d.fd = -1;
+    free_slots_.push_back(slot);
+    return -1;
+  }
+  open_count_++;
+  push(kRecOpen, static_cast<int32_t>(slot), static_cast<int32_t>(lid), 0);
+  return static_cast<int>(slot);
 }
 
 // ---- connections -----------------------------------------------------------
@@ -304,105 +325,27 @@ const Conn* Loop::conn(uint32_t slot) const {
   return &conns_[slot];
 }
 
-void Loop::update_interest(Conn& c, uint32_t slot) {
-  uint32_t want = 0;
-  if (c.reading && !c.eof) want |= kReadable;
-  if (c.blocked) want |= kWritable;
-  if (want == c.interest) return;
-  int rc = backend_modify(bfd_, c.fd, slot, c.interest, want);
-  if (rc < 0) {
-    close_conn(slot, -rc, true);
-    return;
-  }
-  c.interest = want;
-}
-
 void Loop::close_conn(uint32_t slot, int err, bool record) {
   Conn& c = conns_[slot];
   if (!c.open) return;
-  backend_delete(bfd_, c.fd, c.interest);
-  sock_close(c.fd);
-  c.fd = -1;
   c.open = false;
+  release_conn(c, slot);
+  c.fd = -1;
   c.wq.clear();
+  c.sending = 0;
   open_count_--;
   closing_slots_.push_back(slot);
   if (record) push(kRecClose, static_cast<int32_t>(slot), err, 0);
 }
 
-void Loop::read_conn(uint32_t slot) {
-  ensure_room(3, true);
-  Conn& c = conns_[slot];
-  if (!c.open || !c.reading || c.eof) return;  // JS may have changed it during a delivery
-  size_t room = buf_size_ - buf_used_;
-  size_t want = room < kReadBudgetPerConnection ? room : kReadBudgetPerConnection;
-  ssize_t n = sock_read(c.fd, buf_ + buf_used_, want);
-  if (n > 0) {
-    push(kRecData, static_cast<int32_t>(slot), static_cast<int32_t>(buf_used_),
-         static_cast<int32_t>(n));
-    buf_used_ += static_cast<size_t>(n);
-  } else if (n == 0) {
-    c.eof = true;
-    push(kRecEnd, static_cast<int32_t>(slot), 0, 0);
-    if (c.wr_shut) close_conn(slot, 0, true);
-    else update_interest(c, slot);
-  } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
-    close_conn(slot, static_cast<int>(-n), true);
-  }
-}
-
-void Loop::on_conn_event(uint32_t slot, uint32_t events) {
-  if (slot >= conns_.size() || !conns_[slot].open) return;  // closed earlier this turn
-  Conn& c = conns_[slot];
-  if (events & kError) {
-    int err = sock_pending_error(c.fd);
-    close_conn(slot, err ? err : ECONNRESET, true);
-    return;
-  }
-  if ((events & kWritable) && c.blocked) {
-    flush_conn(slot);
-    if (!conns_[slot].open) return;
-  }
-  Conn& d = conns_[slot];
-  if ((events & (kReadable | kHangup)) && d.reading && !d.eof) {
-    read_conn(slot);
-  } else if (events & kHangup) {
-    // The peer is gone both ways and we are not reading: nothing can be answered.
-    close_conn(slot, 0, true);
-  }
-}
-
-void Loop::on_ready() {
-  // Slots closed before this turn have had their close delivered: reuse them now.
-  for (uint32_t s : closing_slots_) free_slots_.push_back(s);
-  closing_slots_.clear();
-  BackendEvent events[kMaxEvents];
-  int n = backend_poll(bfd_, events, kMaxEvents);
-  for (int i = 0; i < n; i++) {
-    uint64_t t = events[i].token;
-    if (t == kWaiterToken) accept_waited();
-    else if (t & kListenerBit) accept_all(static_cast<uint32_t>(t & 0xffffffffu));
-    else on_conn_event(static_cast<uint32_t>(t), events[i].events);
-  }
-  deliver();
-  flush_dirty();
-  deliver();
-}
-
-void Loop::on_tick() {
-  flush_dirty();
-  deliver();
-}
-
 void Loop::set_reading(uint32_t slot, bool on) {
-  if (slot >= conns_.size() || !conns_[slot].open) return;
-  Conn& c = conns_[slot];
-  c.reading = on;
-  update_interest(c, slot);
+  if (!live(slot)) return;
+  conns_[slot].reading = on;
+  reading_changed(slot);
 }
 
 void Loop::close(uint32_t slot) {
-  if (slot >= conns_.size() || !conns_[slot].open) return;
+  if (!live(slot)) return;
   close_conn(slot, 0, false);
 }
 

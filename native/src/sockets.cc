@@ -198,6 +198,17 @@ int sock_configure_accepted(int fd, bool tcp) {
   return 0;
 }
 
+int sock_set_blocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  if (!(flags & O_NONBLOCK)) return 0;
+  return fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+int sock_peername(int fd, sockaddr_storage* addr, socklen_t* len) {
+  return getpeername(fd, reinterpret_cast<sockaddr*>(addr), len) < 0 ? -errno : 0;
+}
+
 int sock_peercred(int fd, uint32_t* uid, uint32_t* gid, int32_t* pid) {
 #if defined(__linux__)
   struct ucred cred{};

@@ -23,6 +23,11 @@ int sock_send_datagram(const char* path, const char* data, size_t len);
 // Non-blocking, close-on-exec accepted fd; addr may be null.
 int sock_accept(int lfd, sockaddr_storage* addr, socklen_t* len);
 int sock_configure_accepted(int fd, bool tcp);
+// Clears O_NONBLOCK: io_uring fails an operation on a non-blocking socket with
+// EAGAIN instead of waiting for it to be ready.
+int sock_set_blocking(int fd);
+// The peer's address (getpeername).
+int sock_peername(int fd, sockaddr_storage* addr, socklen_t* len);
 int sock_peercred(int fd, uint32_t* uid, uint32_t* gid, int32_t* pid);
 ssize_t sock_read(int fd, void* buf, size_t len);
 ssize_t sock_writev(int fd, const struct iovec* iov, int iovcnt);

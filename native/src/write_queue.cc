@@ -40,23 +40,33 @@ struct Chunk {
 #define RW_UNPOISON(addr, size) ((void)(addr), (void)(size))
 #endif
 
-static size_t pooled_tail_bytes() { return offsetof(Chunk, data) + kChunkBytes - sizeof(Chunk*); }
+// Two pooled sizes: a standard chunk, and a small one for a lone reply queued whole
+// (the completion loop queues every reply until the kernel has sent it: 256
+// connections' replies in 16 KiB chunks would pin 4 MiB in the pool).
+static size_t pooled_tail_bytes(size_t cap) { return offsetof(Chunk, data) + cap - sizeof(Chunk*); }
 
 struct ChunkPool {
+  explicit ChunkPool(size_t c) : cap(c) {}
+  const size_t cap;
   Chunk* head = nullptr;
   size_t size = 0;
   ~ChunkPool();
 };
-static thread_local ChunkPool pool;
+static thread_local ChunkPool pools[2] = {ChunkPool(kChunkBytes), ChunkPool(kSmallChunkBytes)};
+
+static ChunkPool* pool_for(size_t cap) {
+  return cap == kChunkBytes ? &pools[0] : cap == kSmallChunkBytes ? &pools[1] : nullptr;
+}
 
 static Chunk* new_chunk(size_t cap) {
   if (cap > UINT32_MAX) return nullptr;
   Chunk* c;
-  if (cap == kChunkBytes && pool.head != nullptr) {
-    c = pool.head;
-    pool.head = c->next;
-    pool.size--;
-    RW_UNPOISON(reinterpret_cast<uint8_t*>(c) + sizeof(Chunk*), pooled_tail_bytes());
+  ChunkPool* pool = pool_for(cap);
+  if (pool != nullptr && pool->head != nullptr) {
+    c = pool->head;
+    pool->head = c->next;
+    pool->size--;
+    RW_UNPOISON(reinterpret_cast<uint8_t*>(c) + sizeof(Chunk*), pooled_tail_bytes(cap));
   } else {
     c = static_cast<Chunk*>(malloc(offsetof(Chunk, data) + cap));
     if (!c) return nullptr;
@@ -68,11 +78,12 @@ static Chunk* new_chunk(size_t cap) {
 }
 
 static void free_chunk(Chunk* c) {
-  if (c->cap == kChunkBytes && pool.size < kChunkPoolMax) {
-    c->next = pool.head;
-    pool.head = c;
-    pool.size++;
-    RW_POISON(reinterpret_cast<uint8_t*>(c) + sizeof(Chunk*), pooled_tail_bytes());
+  ChunkPool* pool = pool_for(c->cap);
+  if (pool != nullptr && pool->size < kChunkPoolMax) {
+    c->next = pool->head;
+    pool->head = c;
+    pool->size++;
+    RW_POISON(reinterpret_cast<uint8_t*>(c) + sizeof(Chunk*), pooled_tail_bytes(c->cap));
     return;
   }
   free(c);
@@ -81,7 +92,7 @@ static void free_chunk(Chunk* c) {
 ChunkPool::~ChunkPool() {
   while (head) {
     Chunk* next = head->next;
-    RW_UNPOISON(reinterpret_cast<uint8_t*>(head) + sizeof(Chunk*), pooled_tail_bytes());
+    RW_UNPOISON(reinterpret_cast<uint8_t*>(head) + sizeof(Chunk*), pooled_tail_bytes(cap));
     free(head);
     head = next;
   }
@@ -120,7 +131,8 @@ bool WriteQueue::append(const uint8_t* data, size_t len) {
       if (len == 0) return true;
     }
   }
-  Chunk* c = new_chunk(len > kChunkBytes ? len : kChunkBytes);
+  size_t cap = len > kChunkBytes ? len : !tail_ && len <= kSmallChunkBytes ? kSmallChunkBytes : kChunkBytes;
+  Chunk* c = new_chunk(cap);
   if (!c) return false;
   memcpy(c->data, data, len);
   c->end = static_cast<uint32_t>(len);
@@ -131,37 +143,45 @@ bool WriteQueue::append(const uint8_t* data, size_t len) {
   return true;
 }
 
+int WriteQueue::fill_iov(struct iovec* iov, int max) const {
+  int n = 0;
+  for (Chunk* c = head_; c && n < max; c = c->next) {
+    iov[n].iov_base = c->data + c->start;
+    iov[n].iov_len = c->end - c->start;
+    n++;
+  }
+  return n;
+}
+
+void WriteQueue::consume(size_t n) {
+  size_ -= n;
+  while (head_ && n > 0) {
+    size_t avail = head_->end - head_->start;
+    if (n < avail) {
+      head_->start += static_cast<uint32_t>(n);
+      n = 0;
+    } else {
+      n -= avail;
+      Chunk* done = head_;
+      head_ = head_->next;
+      free_chunk(done);
+    }
+  }
+  if (!head_) tail_ = nullptr;
+}
+
 long WriteQueue::flush(int fd) {
   long total = 0;
   while (head_) {
     struct iovec iov[kMaxIov];
-    int n = 0;
-    for (Chunk* c = head_; c && n < kMaxIov; c = c->next) {
-      iov[n].iov_base = c->data + c->start;
-      iov[n].iov_len = c->end - c->start;
-      n++;
-    }
+    int n = fill_iov(iov, kMaxIov);
     ssize_t w = sock_writev(fd, iov, n);
     if (w < 0) {
       if (w == -EAGAIN || w == -EWOULDBLOCK) return total > 0 ? total : -EAGAIN;
       return static_cast<long>(w);
     }
     total += w;
-    size_ -= static_cast<size_t>(w);
-    size_t left = static_cast<size_t>(w);
-    while (head_ && left > 0) {
-      size_t avail = head_->end - head_->start;
-      if (left < avail) {
-        head_->start += static_cast<uint32_t>(left);
-        left = 0;
-      } else {
-        left -= avail;
-        Chunk* done = head_;
-        head_ = head_->next;
-        free_chunk(done);
-      }
-    }
-    if (!head_) tail_ = nullptr;
+    consume(static_cast<size_t>(w));
     // A short write means the socket buffer is full: stop and wait for writability.
     size_t asked = 0;
     for (int i = 0; i < n; i++) asked += iov[i].iov_len;

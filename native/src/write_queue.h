@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <sys/uio.h>
 
 namespace rw {
 
@@ -19,6 +20,10 @@ class WriteQueue {
 
   // Copies len bytes in. False only when memory could not be had.
   bool append(const uint8_t* data, size_t len);
+  // Points iov (at most max entries) at the queued bytes, oldest first; returns the count.
+  int fill_iov(struct iovec* iov, int max) const;
+  // Drops the first n bytes (n <= size()): they were sent.
+  void consume(size_t n);
   // Writes as much as the socket takes. Returns bytes written, or -errno
   // (-EAGAIN when the socket took nothing).
   long flush(int fd);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Limits } from '../server/options.js';
 import { loadAddon } from '../transport/addon.js';
-import type { ListenTarget, TransportKind } from '../transport/types.js';
+import type { IoBackend, ListenTarget, TransportKind } from '../transport/types.js';
 import { UsageError } from './errors.js';
 import { type FlagSpecs, parseFlags } from './flags.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
@@ -21,6 +21,8 @@ export interface ServeConfig {
   /** Server processes sharing the listeners (`--processes`; auto: one per core). */
   readonly processes: number;
   readonly transport: TransportKind | 'auto';
+  /** `--io-backend`; absent: createServer's default ('auto', or RINGWIRE_IO_BACKEND). */
+  readonly ioBackend?: IoBackend;
   /** Only the limits given on the command line; createServer fills in the rest. */
   readonly limits: Partial<Limits>;
   readonly concurrency?: number;
@@ -47,6 +49,7 @@ export const SERVE_FLAGS = {
   workers: { type: 'string', value: 'N' },
   processes: { type: 'string', value: 'N|auto' },
   transport: { type: 'string', value: 'native|net' },
+  'io-backend': { type: 'string', value: 'auto|io_uring|epoll' },
   'max-connections': { type: 'string', value: 'N' },
   'max-message-bytes': { type: 'string', value: 'BYTES' },
   'detect-timeout': { type: 'string', value: 'MS' },
@@ -100,6 +103,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     workers: given(values.workers, count('--workers', 0)) ?? 0,
     processes: values.processes === 'auto' ? availableParallelism() : (given(values.processes, count('--processes', 1)) ?? 1),
     transport: oneOf('--transport', values.transport ?? 'auto', ['native', 'net', 'auto'] as const),
+    ioBackend: given(values['io-backend'], (v) => oneOf('--io-backend', v, ['auto', 'io_uring', 'epoll'] as const)),
     limits: {
       maxConnections: given(values['max-connections'], count('--max-connections', 1)),
       maxMessageBytes: given(values['max-message-bytes'], count('--max-message-bytes', 1, 'bytes')),

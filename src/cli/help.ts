@@ -29,6 +29,11 @@ Listeners:
                           before a byte is read (repeatable; native transport)
   --proxy-protocol        every listener expects a PROXY protocol header
   --transport native|net  socket layer (default: native where it loads)
+  --io-backend auto|io_uring|epoll
+                          native transport on Linux: io_uring or epoll
+                          (default auto: io_uring where the kernel allows it;
+                          RINGWIRE_IO_BACKEND=epoll in the environment forces
+                          epoll)
   --processes N|auto      N server processes sharing every listener (auto: one
                           per core; default 1); a process that dies is started
                           again, SIGTERM drains them all

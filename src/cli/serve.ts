@@ -33,6 +33,20 @@ export async function serve(argv: string[]): Promise<number> {
   // Bound first, so that a busy metrics port fails the command before any RPC listener opens.
   let running: RpcServer | undefined;
   const metrics = config.metrics && (await startMetricsServer({ ...config.metrics, snapshot: () => snapshotOf(running) }));
+  // A signal while the server starts (it may already have logged "listening on") is
+  // acted on once it has: without a handler Node would die of it, undrained, leaving
+  // the socket file behind. One listener throughout: a signal handle closed and opened
+  // again between the two phases could drop a signal on its way.
+  const early: NodeJS.Signals[] = [];
+  let onSignalNow: ((signal: NodeJS.Signals) => void) | undefined;
+  const dispatch = (signal: NodeJS.Signals): void => {
+    if (onSignalNow) return onSignalNow(signal);
+    // A second one while it still starts: stop at once, as after the first.
+    if (early.length > 0) process.exit(1);
+    early.push(signal);
+  };
+  process.on('SIGTERM', dispatch);
+  process.on('SIGINT', dispatch);
   const server = await start(config, log, link).catch(async (error: unknown) => {
     await metrics?.close();
     throw error;
@@ -84,8 +98,8 @@ export async function serve(argv: string[]): Promise<number> {
       }
       drain(`${signal} received`);
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    onSignalNow = onSignal;
+    for (const signal of early) onSignal(signal);
     link?.ready(server.listeners, {
       stats: () => server.stats(),
       metrics: () => server.metricsSnapshot(),
@@ -102,6 +116,7 @@ function start(config: ServeConfig, logger: Logger, link: PrimaryLink | undefine
     ...(handlersModule === undefined ? { handlers: demoHandlers } : { handlersModule }),
     workers: config.workers,
     transport: config.transport,
+    ...(config.ioBackend !== undefined && { ioBackend: config.ioBackend }),
     limits: config.limits,
     concurrency: config.concurrency,
     socketMode: config.socketMode,

@@ -88,6 +88,13 @@ export class NativeUnavailableError extends RingwireError {
   }
 }
 
+/** `ioBackend: 'io_uring'` was asked for and the kernel does not allow it; the message says why. */
+export class IoBackendUnavailableError extends RingwireError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('RINGWIRE_IO_URING_UNAVAILABLE', reason, options);
+  }
+}
+
 /** A feature that the chosen transport does not have (e.g. `allowUids` on net). */
 export class UnsupportedError extends RingwireError {
   constructor(message: string) {

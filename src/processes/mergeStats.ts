@@ -28,6 +28,8 @@ export function mergeStats(all: readonly ServerStats[], uptimeMs: number): Serve
   return {
     uptimeMs,
     transport: first?.transport ?? 'native',
+    // Processes run the same flags, so the same backend, unless one fell back alone.
+    ioBackend: [...new Set(all.map((s) => s.ioBackend))].join(',') || 'unknown',
     connections: {
       open: sum(all, (s) => s.connections.open),
       total: sum(all, (s) => s.connections.total),

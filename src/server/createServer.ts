@@ -79,6 +79,16 @@ export interface RpcServer {
  * `options.pipeline` threw. A failure after the listeners opened closes them (and
  * removes their socket files) and ends the worker pool before the promise rejects.
  */
+/** The one line that names the io backend, and why io_uring was not taken when it could have been. */
+function logIoBackend(transport: TransportServer, logger: ServerLogger | undefined): void {
+  if (transport.kind !== 'native') return;
+  const fallback = transport.ioBackendFallback;
+  logger?.info(
+    { ioBackend: transport.ioBackend, ...(fallback !== undefined && { ioBackendFallback: fallback }) },
+    fallback === undefined ? `io backend ${transport.ioBackend}` : `io backend ${transport.ioBackend} (io_uring unavailable: ${fallback})`,
+  );
+}
+
 export async function createServer(options: ServerOptions): Promise<RpcServer> {
   validateOptions(options);
   const limits = resolveLimits(options.limits);
@@ -95,6 +105,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
     transport = await listen({
       listen: listenTargets(options),
       transport: options.transport ?? 'auto',
+      ...(options.ioBackend !== undefined && { ioBackend: options.ioBackend }),
       maxConnections: limits.maxConnections,
       writeHighWaterBytes: limits.writeHighWaterBytes,
     });
@@ -122,6 +133,7 @@ export async function createServer(options: ServerOptions): Promise<RpcServer> {
     if (options.pipeline) stages = options.pipeline(stages);
     checkStages(stages);
     server.start(composeStages(instrument(stages, server.tracker, limits)), onError);
+    logIoBackend(transport, options.logger);
     for (const l of transport.listeners)
       options.logger?.info({ listener: l.name, transport: transport.kind }, `listening on ${l.name} (${transport.kind})`);
     return server;
@@ -240,7 +252,7 @@ class Server implements RpcServer {
   }
 
   stats(): ServerStats {
-    return this.collector.snapshot(this.transport.kind, this.transport.stats(), this.tracker.inFlight.total);
+    return this.collector.snapshot(this.transport.kind, this.transport.ioBackend, this.transport.stats(), this.tracker.inFlight.total);
   }
 
   metricsSnapshot(): MetricsSnapshot {

@@ -25,7 +25,7 @@ export interface LatencySnapshot {
   readonly sumSeconds: number;
 }
 
-/** Which transport and io backend a process runs: `native` with `epoll` or `kqueue`, or `net` with `net`. */
+/** Which transport and io backend a process runs: `native` with `io_uring`, `epoll` or `kqueue`, or `net` with `net`. */
 export interface MetricsInfo {
   readonly transport: string;
   readonly ioBackend: string;
@@ -104,11 +104,8 @@ export function takeSnapshot({ collector, transport, requestsInFlight }: Snapsho
   };
 }
 
-/** `epoll` or `kqueue` from the native transport (which names its backend), `net` on node:net. */
 function ioBackendOf(transport: TransportServer): string {
-  if (transport.kind === 'net') return 'net';
-  const backend = (transport as { readonly backend?: unknown }).backend;
-  return typeof backend === 'string' ? backend : 'unknown';
+  return transport.ioBackend;
 }
 
 /**

@@ -33,7 +33,7 @@ const counts = (label: string, record: MetricsSnapshot['connections']['byListene
 export const FAMILIES: readonly Family[] = [
   {
     name: 'ringwire_info',
-    help: 'The transport (native or net) and io backend (epoll, kqueue or net) serving; always 1.',
+    help: 'The transport (native or net) and io backend (io_uring, epoll, kqueue or net) serving; always 1.',
     type: 'gauge',
     samples: (s) => s.info.map((i) => ({ value: 1, labels: { transport: i.transport, io_backend: i.ioBackend } })),
   },

@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import { OptionsError } from '../core/errors.js';
 import type { Handlers } from '../core/records.js';
-import type { ListenTarget, TransportKind } from '../transport/types.js';
+import type { IoBackend, ListenTarget, TransportKind } from '../transport/types.js';
 import type { ServerLogger } from './logger.js';
 import type { PipelineStages } from './stages.js';
 
@@ -62,6 +62,8 @@ export interface ServerOptions {
   readonly workers?: number;
   /** Default `'auto'`: native where the addon loads, else node:net. */
   readonly transport?: TransportKind | 'auto';
+  /** Native transport on Linux: io_uring or epoll (see {@link IoBackend}). Default `'auto'`. */
+  readonly ioBackend?: IoBackend;
   readonly limits?: Partial<Limits>;
   /** File mode of Unix socket files that do not set their own. Default 0o600. */
   readonly socketMode?: number;

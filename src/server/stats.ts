@@ -12,6 +12,8 @@ export interface ConnectionCount {
 export interface ServerStats {
   readonly uptimeMs: number;
   readonly transport: 'native' | 'net';
+  /** What drives the sockets: `io_uring`, `epoll`, `kqueue` or `net`. */
+  readonly ioBackend: string;
   readonly connections: {
     readonly open: number;
     readonly total: number;
@@ -97,10 +99,11 @@ export class StatsCollector {
     this.violations[reason] = (this.violations[reason] ?? 0) + 1;
   }
 
-  snapshot(transport: 'native' | 'net', t: TransportStats, requestsInFlight: number): ServerStats {
+  snapshot(transport: 'native' | 'net', ioBackend: string, t: TransportStats, requestsInFlight: number): ServerStats {
     return {
       uptimeMs: Date.now() - this.started,
       transport,
+      ioBackend,
       connections: {
         open: t.open,
         total: t.accepted,

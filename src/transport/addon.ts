@@ -16,7 +16,10 @@ export interface NativePoller {
   readonly stageBuffer: ArrayBuffer;
   /** [slot, length] per staged write; writeStaged() puts each write's result in the length. */
   readonly stageRecords: Int32Array;
+  /** `io_uring`, `epoll` or `kqueue`: the loop this poller runs. */
   readonly backend: string;
+  /** Why `ioBackend: 'auto'` did not get io_uring; undefined when it did or was not asked. */
+  readonly backendFallback: string | undefined;
   listenUnix(path: string, mode: number, backlog: number, allowUids: readonly number[] | null): number;
   listenTcp(host: string, port: number, backlog: number, reusePort: boolean, ipv6Only: boolean): [number, number];
   /** Adopts a listening socket: [listener id, family, address, port]. */
@@ -54,7 +57,12 @@ export interface NativeAddon {
   sendDatagram(path: string, text: string): void;
   readonly Poller: new (
     onBatch: (count: number) => void,
-    options: { readBufferBytes?: number; maxConnections?: number; writeHighWaterBytes?: number },
+    options: {
+      readBufferBytes?: number;
+      maxConnections?: number;
+      writeHighWaterBytes?: number;
+      ioBackend?: 'auto' | 'io_uring' | 'epoll';
+    },
   ) => NativePoller;
 }
 

@@ -120,6 +120,7 @@ export class TransportConnection implements Connection {
  */
 export abstract class BaseTransport<C extends TransportConnection = TransportConnection> implements TransportServer {
   abstract readonly kind: TransportKind;
+  abstract readonly ioBackend: string;
   abstract readonly io: TransportIo<C>;
   abstract readonly listeners: readonly ListenerInfo[];
   readonly connections = new Set<C>();

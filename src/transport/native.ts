@@ -2,12 +2,12 @@ import { lookup } from 'node:dns/promises';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { type ListenerInfo, PauseReason, type PeerInfo } from '../core/connection.js';
-import { type ListenError, NativeUnavailableError, OptionsError } from '../core/errors.js';
+import { IoBackendUnavailableError, type ListenError, NativeUnavailableError, OptionsError } from '../core/errors.js';
 import { loadAddon, type NativeAddon, type NativePoller, Rec } from './addon.js';
 import { adoptedListener } from './adopted.js';
 import { BaseTransport, TransportConnection, type TransportIo } from './base.js';
 import { listenFailure } from './listenFailure.js';
-import type { FdListen, ListenOptions, ListenTarget, TcpListen, UnixListen } from './types.js';
+import type { FdListen, IoBackend, ListenOptions, ListenTarget, TcpListen, UnixListen } from './types.js';
 import { type PathLock, prepareUnixPath, removeSocketFile } from './unixPath.js';
 
 const errnoNames: string[] = [];
@@ -36,6 +36,29 @@ export async function listenNative(options: ListenOptions): Promise<NativeTransp
   return transport;
 }
 
+const IO_BACKENDS: readonly IoBackend[] = ['auto', 'io_uring', 'epoll'];
+
+/** The backend asked for: `RINGWIRE_IO_BACKEND` when set (an operator's override), else the option. */
+export function ioBackendWanted(option: IoBackend | undefined): IoBackend {
+  const env = process.env.RINGWIRE_IO_BACKEND;
+  const wanted = env !== undefined && env !== '' ? env : (option ?? 'auto');
+  if (!IO_BACKENDS.includes(wanted as IoBackend)) {
+    const source = env !== undefined && env !== '' ? 'RINGWIRE_IO_BACKEND' : 'ioBackend';
+    throw new OptionsError(`${source} must be one of ${IO_BACKENDS.join(', ')}, not ${JSON.stringify(wanted)}`);
+  }
+  return wanted as IoBackend;
+}
+
+function newPoller(addon: NativeAddon, onBatch: (count: number) => void, options: ConstructorParameters<NativeAddon['Poller']>[1]): NativePoller {
+  try {
+    return new addon.Poller(onBatch, options);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'RINGWIRE_IO_URING_UNAVAILABLE') throw new IoBackendUnavailableError((error as Error).message, { cause: error });
+    throw error;
+  }
+}
+
 function slotOf(conn: TransportConnection): number {
   return conn.handle as number;
 }
@@ -59,8 +82,12 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
   readonly kind = 'native' as const;
   readonly listeners: ListenerInfo[] = [];
   readonly io: TransportIo<TransportConnection>;
-  /** The addon's backend, `epoll` or `kqueue`. */
-  readonly backend: string;
+  readonly ioBackend: string;
+  readonly ioBackendFallback: string | undefined;
+  /** The same as {@link ioBackend}. */
+  get backend(): string {
+    return this.ioBackend;
+  }
   private readonly poller: NativePoller;
   private readonly readMemory: ArrayBuffer;
   private readonly records: Int32Array;
@@ -80,12 +107,14 @@ export class NativeTransport extends BaseTransport<TransportConnection> {
 
   constructor(addon: NativeAddon, options: ListenOptions) {
     super(options.writeHighWaterBytes ?? 1 << 20);
-    this.poller = new addon.Poller((count) => this.onBatch(count), {
+    this.poller = newPoller(addon, (count) => this.onBatch(count), {
       readBufferBytes: options.readBufferBytes ?? 1 << 20,
       maxConnections: options.maxConnections ?? 10000,
       writeHighWaterBytes: this.writeHighWaterBytes,
+      ioBackend: ioBackendWanted(options.ioBackend),
     });
-    this.backend = this.poller.backend;
+    this.ioBackend = this.poller.backend;
+    this.ioBackendFallback = this.poller.backendFallback;
     this.readMemory = this.poller.readBuffer;
     this.records = this.poller.records;
     this.stage = new Uint8Array(this.poller.stageBuffer);

@@ -95,6 +95,7 @@ const netIo: TransportIo<TransportConnection> = {
 
 class NetTransport extends BaseTransport<TransportConnection> {
   readonly kind = 'net' as const;
+  readonly ioBackend = 'net';
   readonly io = netIo;
   readonly listeners: ListenerInfo[] = [];
   private readonly bound: Bound[] = [];

@@ -35,6 +35,10 @@ export interface ConnectionEvent {
  */
 export interface TransportServer {
   readonly kind: TransportKind;
+  /** What drives the sockets: `io_uring`, `epoll` or `kqueue` (native), `net` (node:net). */
+  readonly ioBackend: string;
+  /** Why io_uring was not used although `ioBackend` allowed it (native `'auto'` only). */
+  readonly ioBackendFallback?: string;
   readonly listeners: readonly ListenerInfo[];
   /**
    * Every connection's records, merged: `open`, then `data` slices, then `end`.
@@ -102,6 +106,15 @@ export interface FdListen {
 
 export type ListenTarget = UnixListen | TcpListen | FdListen;
 
+/**
+ * How the native transport drives its sockets on Linux: `'io_uring'` (a completion
+ * ring: one system call per loop turn for every connection), `'epoll'` (readiness:
+ * a read and a write per request; kqueue on macOS and BSD), or `'auto'` (default):
+ * io_uring where the kernel allows it, else epoll. The `RINGWIRE_IO_BACKEND`
+ * environment variable, when set, overrides the option (e.g. `epoll` to force it).
+ */
+export type IoBackend = 'auto' | 'io_uring' | 'epoll';
+
 /** Options of `listen()`. */
 export interface ListenOptions {
   readonly listen: readonly ListenTarget[];
@@ -113,4 +126,6 @@ export interface ListenOptions {
   readonly writeHighWaterBytes?: number;
   /** Native: size of the shared read buffer one loop turn reads into. Default 1 MiB. */
   readonly readBufferBytes?: number;
+  /** Native: the loop's system interface (see {@link IoBackend}). Default `'auto'`. */
+  readonly ioBackend?: IoBackend;
 }

@@ -61,7 +61,9 @@ describe('ringwire serve --log-format / --log-level', () => {
     const dir = tempDir();
     const cli = ringwire(['serve', '--unix', 's.sock', '--log-format', 'json'], dir);
     await cli.lines(/listening on unix:/);
-    const [listening] = records(cli.stdout);
+    const [backend, listening] = records(cli.stdout);
+    // First the io backend's line (native transport), then the listener's.
+    expect(backend).toMatchObject({ level: 30, name: 'ringwire', ioBackend: expect.stringMatching(/^(io_uring|epoll|kqueue)$/) });
     expect(listening).toMatchObject({
       level: 30,
       name: 'ringwire',
@@ -83,6 +85,7 @@ describe('ringwire serve --log-format / --log-level', () => {
       }),
     ]);
     expect(records(cli.stdout).map((r) => r.msg)).toEqual([
+      backend!.msg,
       `listening on unix:${join(dir, 's.sock')} (${listening!.transport as string})`,
       'SIGTERM received',
       'draining 0 requests in flight (up to 10 s)',

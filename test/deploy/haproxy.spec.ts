@@ -4,10 +4,27 @@
  * send-proxy-v2 and a JSON-RPC ping health check, as docs/DEPLOYMENT.md runs them.
  * Without haproxy the spec skips, unless CI is set: there a missing haproxy fails.
  */
+import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cli, ensureBuilt, killAll, ringwire } from '../fixtures/cli.js';
 import { removeTempDirs, tempDir } from '../helpers/socketPath.js';
 import { within } from '../helpers/wait.js';
+
+/** Until a TCP connect to 127.0.0.1:port is refused (at most 2 s). */
+async function refused(port: number): Promise<void> {
+  for (const deadline = Date.now() + 2000; Date.now() < deadline; await delay(10)) {
+    const code = await new Promise<string | undefined>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+    });
+    if (code === 'ECONNREFUSED') return;
+  }
+  throw new Error(`127.0.0.1:${port} still accepts 2 s after its server was killed`);
+}
+
 import { ClosedError, delay, findHaproxy, freePort, Haproxy, LineClient, type ServerState } from './haproxy.js';
 
 const HAPROXY = findHaproxy();
@@ -160,6 +177,11 @@ describe('ringwire behind HAProxy (TCP mode, send-proxy-v2, JSON-RPC ping health
       victim.cli.child.kill('SIGKILL');
       // Until the kernel has torn the process down its listening socket still completes connects; after, it refuses them.
       await within(victim.cli.exited, 'the killed server to exit', 2000);
+      // With io_uring the kernel frees the dead process's listening socket only when it
+      // has cancelled that process's ring requests, a moment after the exit (its
+      // multishot accept holds the socket). Until then connects complete and are closed
+      // unanswered, which HAProxy cannot redispatch. Wait for the refusal (docs/IO_URING.md).
+      await refused(Number(victim.listener.split(':').pop()));
 
       // Connections opened before HAProxy has noticed: a refused connect is retried on another server (option redispatch).
       const early = await Promise.all(Array.from({ length: 3 }, async () => (await whoami(await open())).listener));

@@ -40,7 +40,9 @@ describe.each(matrix())('GET /metrics (%s, %s)', (transport, kind) => {
     expect(status).toBe(200);
     expect(type).toBe('text/plain; version=0.0.4; charset=utf-8');
     const l = `listener="${listener.name}"`;
-    const backend = transport === 'net' ? 'net' : process.platform === 'linux' ? 'epoll' : 'kqueue';
+    // The native transport's own choice (io_uring or epoll on Linux, kqueue elsewhere).
+    const backend = server.stats().ioBackend;
+    expect(backend).toBe(transport === 'net' ? 'net' : server.transport.ioBackend);
     expect(sample(body, `ringwire_info{transport="${transport}",io_backend="${backend}"}`)).toBe(1);
     expect(sample(body, 'ringwire_processes')).toBe(1);
     expect(sample(body, `ringwire_connections_open{${l}}`)).toBe(3);

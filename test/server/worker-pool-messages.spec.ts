@@ -242,8 +242,8 @@ describe.each(matrix())('worker pool messages (%s, %s)', (transport, kind) => {
     const refusal = { isError: true, name: 'WriteBackpressureError', code: 'RINGWIRE_WRITE_BACKPRESSURE' };
     expect(seen).toMatchObject({ thrown: refusal, reason: refusal });
     // What the server holds stays near the high-water mark: the worker's later chunks were dropped.
-    const [connection] = [...server.transport.connections].filter((c) => c.writableLength > 0);
-    expect(connection!.writableLength).toBeLessThan(64 * 1024 + 17 * 1024 * 16);
+    // (With io_uring the bytes may all have reached the kernel by now: nothing held at all.)
+    for (const connection of server.transport.connections) expect(connection.writableLength).toBeLessThan(64 * 1024 + 17 * 1024 * 16);
     client.socket.resume();
     // Whole lines only: written() cannot parse a line still arriving.
     await until(() => client.text().includes('"id":1,"error"'), 'the answer');
