@@ -29,6 +29,22 @@ export interface LoadResult {
   rps: number;
   p50_us: number;
   p99_us: number;
+  /** The longest time in the measured window with no answer at all (all of it when nothing was answered). */
+  max_gap_us: number;
+}
+
+/**
+ * A silence this long with every request in flight unanswered is a stalled server,
+ * not a noisy machine (a healthy one answers within milliseconds): rows say so.
+ */
+export const STALL_US = 500_000;
+
+/** `  STALLED: …` for a row some of whose runs went silent for over {@link STALL_US}, or ''. */
+export function stallNote(rs: LoadResult[]): string {
+  const stalled = rs.filter((r) => r.max_gap_us > STALL_US);
+  if (stalled.length === 0) return '';
+  const longest = Math.max(...stalled.map((r) => r.max_gap_us)) / 1e6;
+  return `  STALLED: no answer for up to ${longest.toFixed(1)} s in ${stalled.length} of ${rs.length} run(s)`;
 }
 
 /** How loadgen frames its requests and finds the end of each answer. */
@@ -313,7 +329,7 @@ export function cpuPerRequest(
   r: LoadResult,
   seconds: number,
 ): CpuTime | undefined {
-  if (before === undefined || after === undefined) return undefined;
+  if (before === undefined || after === undefined || r.rps === 0) return undefined;
   const served = r.rps * (seconds + 1);
   return { user: ((after.user - before.user) / served) * 1e6, kernel: ((after.kernel - before.kernel) / served) * 1e6 };
 }
@@ -321,10 +337,10 @@ export function cpuPerRequest(
 /** The header of {@link cpuColumns}. */
 export const CPU_HEADER = '   server CPU us/req: user  kernel';
 
-/** Medians of user and kernel CPU a request, aligned under {@link CPU_HEADER}; blank when a sample has no reading. */
+/** Medians of user and kernel CPU a request, aligned under {@link CPU_HEADER}; blank when a sample has no reading (or no answers). */
 export function cpuColumns(cpus: Array<CpuTime | undefined>): string {
   const got = cpus.flatMap((c) => (c ? [c] : []));
-  if (got.length === 0 || got.length !== cpus.length) return '';
+  if (got.length === 0 || got.length !== cpus.length) return ' '.repeat(CPU_HEADER.length);
   const user = median(got.map((c) => c.user)).toFixed(2);
   const kernel = median(got.map((c) => c.kernel)).toFixed(2);
   return `${user.padStart(CPU_HEADER.length - '  kernel'.length)} ${kernel.padStart(7)}`;

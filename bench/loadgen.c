@@ -14,7 +14,9 @@
  *                   its whole answer first, all answers within S seconds, then holds
  *                   them S seconds)
  *
- * client prints one JSON line: {"requests":..,"seconds":..,"rps":..,"p50_us":..,"p99_us":..}
+ * client prints one JSON line: {"requests":..,"seconds":..,"rps":..,"p50_us":..,"p99_us":..,"max_gap_us":..}
+ * where max_gap_us is the longest time in the measured window with no answer at all
+ * (a stalled server's silence; the whole window when nothing was answered).
  * client --marks 1: once every connection is up and its first requests are sent, prints
  * `connected N`; then, for each line read on stdin, one JSON line {"answered":..,"ns":..}:
  * answers received since the start (warm-up included) and CLOCK_MONOTONIC nanoseconds.
@@ -197,6 +199,7 @@ static int run_client(void) {
   uint64_t measure_from = start + (uint64_t)(warmup * 1e9);
   uint64_t end = measure_from + (uint64_t)(seconds * 1e9);
   uint64_t done = 0, answered = 0;
+  uint64_t last_answer = measure_from, max_gap = 0;
   int stdin_open = marks;
   struct epoll_event evs[1024];
   for (;;) {
@@ -253,6 +256,9 @@ static int run_client(void) {
           c->count--;
           answered++;
           if (tnow >= measure_from) {
+            uint64_t since = tnow - (last_answer > measure_from ? last_answer : measure_from);
+            if (since > max_gap) max_gap = since;
+            last_answer = tnow;
             done++;
             if (lat_n < lat_cap) lat[lat_n++] = (uint32_t)((tnow - sent) / 1000);
           }
@@ -266,11 +272,13 @@ static int run_client(void) {
       if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl");
     }
   }
-  double secs = (double)(now_ns() - measure_from) / 1e9;
+  uint64_t stop = now_ns();
+  double secs = (double)(stop - measure_from) / 1e9;
+  if (stop > last_answer && stop - last_answer > max_gap) max_gap = stop - last_answer;
   qsort(lat, lat_n, sizeof(uint32_t), cmp_u32);
   uint32_t p50 = lat_n ? lat[lat_n / 2] : 0, p99 = lat_n ? lat[(size_t)((double)lat_n * 0.99)] : 0;
-  printf("{\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%u,\"p99_us\":%u}\n",
-         (unsigned long long)done, secs, (double)done / secs, p50, p99);
+  printf("{\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%u,\"p99_us\":%u,\"max_gap_us\":%llu}\n",
+         (unsigned long long)done, secs, (double)done / secs, p50, p99, (unsigned long long)(max_gap / 1000));
   return 0;
 }
 

@@ -55,8 +55,10 @@ import {
   readyBackend,
   root,
   runLoad,
+  STALL_US,
   StraceUnavailable,
   type SyscallCount,
+  stallNote,
   startServerChild,
   straceUnavailable,
   syscallIntro,
@@ -227,6 +229,8 @@ console.log(`  jsonrpc, mcp1: params ["0123456789abcdef"], answered with the str
 console.log(`  jsonrpc-object, mcp1-object: params a tool call's object, answered with the same object (${sizes(cases[1]!, cases[3]!)})\n`);
 
 const children = new Map<string, { child: Child; path: string }>();
+/** Contenders that went silent in a timed run (see STALL_US): the bench ends with an error after printing everything. */
+const stalled: string[] = [];
 try {
   const traced = keep('syscalls') && syscallSeconds > 0 && shapes.length > 0 && syscallServers.length > 0;
   if (measured.length > 0) {
@@ -277,12 +281,11 @@ try {
         const rps = median(rs.map((r) => r.rps));
         const p99 = median(rs.map((r) => r.p99_us));
         const ratio = (x: number): string => `${x.toFixed(2)}x`.padStart(`req/s vs ${vs}`.length);
+        const stall = stallNote(rs);
+        if (stall !== '') stalled.push(`${name} at ${c.name} ${shape.name}`);
+        const p50 = median(rs.map((r) => r.p50_us));
         console.log(
-          `  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${median(rs.map((r) => r.p50_us))
-            .toFixed(0)
-            .padStart(
-              8,
-            )} ${p99.toFixed(0).padStart(8)}   ${ratio(rps / plain)}   ${ratio(p99 / plainP99)}${cpuColumns(rs.map((r) => r.cpu))}`,
+          `  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${p50.toFixed(0).padStart(8)} ${p99.toFixed(0).padStart(8)}   ${ratio(rps / plain)}   ${ratio(p99 / plainP99)}${cpuColumns(rs.map((r) => r.cpu))}${stall}`,
         );
       }
       console.log('');
@@ -345,4 +348,10 @@ try {
 } finally {
   for (const [, { child }] of children) await child.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+if (stalled.length > 0) {
+  console.log(
+    `\nSTALLED (no answer for over ${STALL_US / 1e6} s with requests in flight): ${stalled.join(', ')}; their figures are not the server's speed.`,
+  );
+  process.exitCode = 1;
 }

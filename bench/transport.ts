@@ -38,13 +38,16 @@ import {
   type IoBackend,
   idleMemory,
   idleMemoryRow,
+  type LoadResult,
   loadArgs,
   median,
   perfUnavailable,
   root,
   runLoad,
+  STALL_US,
   StraceUnavailable,
   type SyscallCount,
+  stallNote,
   startServerChild,
   straceUnavailable,
   syscallIntro,
@@ -114,6 +117,8 @@ console.log(`ringwire bench:transport  node ${process.version}, ${cpus().length}
 console.log(`${seconds}s per case after 1s warm-up, ${rounds} alternating rounds, medians quoted\n`);
 
 const servers = new Map<string, { child: Child; path: string }>();
+/** Contenders that went silent in a timed run (see STALL_US): the bench ends with an error after printing everything. */
+const stalled: string[] = [];
 try {
   const timed = keep('throughput') && shapes.length > 0;
   const traced = keep('syscalls') && syscallSeconds > 0 && shapes.length > 0 && syscallContenders.length > 0;
@@ -131,13 +136,14 @@ try {
     if (backends.length > 0) console.log(`io backends confirmed by the servers: ${backends.join(', ')}\n`);
   }
   for (const shape of timed ? shapes : []) {
-    const samples = new Map<string, { rps: number[]; p50: number[]; p99: number[]; cpu: Array<CpuTime | undefined> }>();
+    const samples = new Map<string, { runs: LoadResult[]; rps: number[]; p50: number[]; p99: number[]; cpu: Array<CpuTime | undefined> }>();
     for (let round = 0; round < rounds; round++) {
       for (const [name, { child, path }] of servers) {
         const before = cpuSeconds(child.process.pid);
         const r = runLoad(loadArgs({ path, conns: shape.conns, inflight: shape.inflight, seconds, frame: 'echo:100' }));
         const after = cpuSeconds(child.process.pid);
-        const s = samples.get(name) ?? { rps: [], p50: [], p99: [], cpu: [] };
+        const s = samples.get(name) ?? { runs: [], rps: [], p50: [], p99: [], cpu: [] };
+        s.runs.push(r);
         s.rps.push(r.rps);
         s.p50.push(r.p50_us);
         s.p99.push(r.p99_us);
@@ -153,8 +159,10 @@ try {
     console.log(`  contender         msgs/s    p50 us   p99 us   ${vs}${CPU_HEADER}`);
     for (const [name, s] of samples) {
       const rps = median(s.rps);
+      const stall = stallNote(s.runs);
+      if (stall !== '') stalled.push(`${name} at ${shape.name}`);
       console.log(
-        `  ${name.padEnd(16)} ${rps.toFixed(0).padStart(8)} ${median(s.p50).toFixed(0).padStart(8)} ${median(s.p99).toFixed(0).padStart(8)}   ${`${(rps / baseRps).toFixed(2)}x`.padStart(vs.length)}${cpuColumns(s.cpu)}`,
+        `  ${name.padEnd(16)} ${rps.toFixed(0).padStart(8)} ${median(s.p50).toFixed(0).padStart(8)} ${median(s.p99).toFixed(0).padStart(8)}   ${`${(rps / baseRps).toFixed(2)}x`.padStart(vs.length)}${cpuColumns(s.cpu)}${stall}`,
       );
     }
     console.log('');
@@ -214,4 +222,10 @@ try {
 } finally {
   for (const [, { child }] of servers) await child.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+if (stalled.length > 0) {
+  console.log(
+    `\nSTALLED (no answer for over ${STALL_US / 1e6} s with requests in flight): ${stalled.join(', ')}; their figures are not the server's speed.`,
+  );
+  process.exitCode = 1;
 }
