@@ -315,34 +315,8 @@ class UringLoop final : public Loop {
     Conn* c = current(slot, gen);
     if (c != nullptr && !more) c->ops &= static_cast<uint8_t>(~(kOpRecv | kOpCancel));
     if (c != nullptr && res > 0) {
-      if (c->batch != deliveries_) c->batch_bytes = 0;
-      if (c->batch_bytes >= kUringBatchBudget) {
-        // JS sees what it has so far, and may pause this connection before it gets more.
-        deliver();
-        c = current(slot, gen);
-      }
-    }
-    if (c != nullptr && res > 0) {
-      // A bundle that ran past the last buffer went on at the first.
-      size_t first = static_cast<size_t>(nbufs_ - bid) * buf_bytes_;
-      size_t len = static_cast<size_t>(res);
-      size_t at = static_cast<size_t>(bid) * buf_bytes_;
-      if (c->reading && held_.count(slot) == 0) {
-        ensure_room(3, false);
-        push(kRecData, static_cast<int32_t>(slot), static_cast<int32_t>(at), static_cast<int32_t>(len < first ? len : first));
-        if (len > first) push(kRecData, static_cast<int32_t>(slot), 0, static_cast<int32_t>(len - first));
-        if (c->batch != deliveries_) {
-          c->batch = deliveries_;
-          c->batch_bytes = 0;
-        }
-        c->batch_bytes += static_cast<uint32_t>(len);
-      } else {
-        // Paused after the kernel took these bytes: kept until it resumes, as epoll
-        // would have left them in the socket.
-        std::string& held = held_[slot].bytes;
-        held.append(reinterpret_cast<const char*>(buf_ + at), len < first ? len : first);
-        if (len > first) held.append(reinterpret_cast<const char*>(buf_), len - first);
-      }
+      take_bytes(slot, gen, static_cast<size_t>(bid) * buf_bytes_, static_cast<size_t>(res));
+      c = current(slot, gen);  // JS ran if a batch was delivered meanwhile
     }
     if (taken > 0 && bid != (bufs_seen_ % nbufs_) && !order_warned_) {
       // The buffer accounting below relies on the kernel taking buffers in ring order.
@@ -380,6 +354,40 @@ class UringLoop final : public Loop {
       return;
     }
     if (!more && live(slot)) sync_recv(slot);
+  }
+
+  // A receive's bytes, at `at` in the buffers (a bundle may run past the last buffer
+  // and go on at the first). JS gets them by kUringBatchBudget per connection per
+  // batch, delivered in between, so that a pause takes effect within that much even
+  // when one bundle brought far more (epoll reads at most kReadBudgetPerConnection).
+  // What arrives for a paused connection is held.
+  void take_bytes(uint32_t slot, uint32_t gen, size_t at, size_t len) {
+    size_t ring_end = static_cast<size_t>(nbufs_) * buf_bytes_;
+    while (len > 0) {
+      Conn* c = current(slot, gen);
+      if (c == nullptr) return;  // closed during a delivery: the rest goes nowhere
+      if (at >= ring_end) at -= ring_end;
+      size_t piece = len < kUringBatchBudget ? len : kUringBatchBudget;
+      if (piece > ring_end - at) piece = ring_end - at;
+      if (c->reading && held_.count(slot) == 0) {
+        if (c->batch != deliveries_) {
+          c->batch = deliveries_;
+          c->batch_bytes = 0;
+        }
+        if (c->batch_bytes >= kUringBatchBudget) {
+          deliver();  // JS may pause it before it gets more
+          continue;
+        }
+        ensure_room(1, false);
+        push(kRecData, static_cast<int32_t>(slot), static_cast<int32_t>(at), static_cast<int32_t>(piece));
+        c = current(slot, gen);
+        if (c != nullptr) c->batch_bytes += static_cast<uint32_t>(piece);
+      } else {
+        held_[slot].bytes.append(reinterpret_cast<const char*>(buf_ + at), piece);
+      }
+      at += piece;
+      len -= piece;
+    }
   }
 
   // Hands over bytes held for connections that resumed, through the spill area, then
