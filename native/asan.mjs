@@ -16,7 +16,9 @@ if (!preload.includes('libasan')) {
   process.exit(1);
 }
 const files = process.argv.slice(2);
-const specs = files.length ? files : ['test/native', 'test/transport', 'test/cli/cli-processes.spec.ts', 'test/server/serve-processes.spec.ts'];
+const specs = files.length
+  ? files
+  : ['test/native', 'test/transport', 'test/cli/cli-processes.spec.ts', 'test/server/serve-processes.spec.ts'];
 // Linux runs both loops: the default (io_uring where the kernel allows it) over every
 // spec, then epoll (RINGWIRE_IO_BACKEND) over the native and transport ones.
 const passes = [{ name: 'default io backend', specs, env: {} }];

@@ -49,7 +49,11 @@ export function ioBackendWanted(option: IoBackend | undefined): IoBackend {
   return wanted as IoBackend;
 }
 
-function newPoller(addon: NativeAddon, onBatch: (count: number) => void, options: ConstructorParameters<NativeAddon['Poller']>[1]): NativePoller {
+function newPoller(
+  addon: NativeAddon,
+  onBatch: (count: number) => void,
+  options: ConstructorParameters<NativeAddon['Poller']>[1],
+): NativePoller {
   try {
     return new addon.Poller(onBatch, options);
   } catch (error) {

@@ -37,14 +37,21 @@ describe.each(transports())('serveProcesses (%s)', (transport) => {
     expect(tcp!.port).toBeGreaterThan(0);
     const pids = server.pids as number[];
     expect(pids).toHaveLength(2);
-    const clients = await Promise.all(Array.from({ length: 30 }, () => connect(`127.0.0.1:${tcp!.port}`)));
-    const answered = await Promise.all(clients.map((c) => c.call('pid') as Promise<number>));
-    expect(new Set(answered)).toEqual(new Set(pids));
+    // Rounds of 30 connections until both have answered: on a node:net socket shared by
+    // both (Node 20), every process is woken and one busy with a round may take it all.
+    const answered = new Set<number>();
+    const clients: Awaited<ReturnType<typeof connect>>[] = [];
+    for (let round = 0; round < 10 && answered.size < 2; round++) {
+      const more = await Promise.all(Array.from({ length: 30 }, () => connect(`127.0.0.1:${tcp!.port}`)));
+      for (const pid of await Promise.all(more.map((c) => c.call('pid') as Promise<number>))) answered.add(pid);
+      clients.push(...more);
+    }
+    expect(answered).toEqual(new Set(pids));
     const overUnix = await connect(socket);
     expect(pids).toContain(await overUnix.call('pid'));
     const stats = await server.stats();
     expect(stats.processes.map((p) => p.pid).sort()).toEqual([...pids].sort());
-    expect(stats.connections.open).toBe(31);
+    expect(stats.connections.open).toBe(clients.length + 1);
     await Promise.all([...clients, overUnix].map((c) => c.close()));
     open.pop();
     expect(await server.close()).toBe(true);
