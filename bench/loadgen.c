@@ -14,7 +14,14 @@
  *                   its whole answer first, all answers within S seconds, then holds
  *                   them S seconds)
  *
- * client prints one JSON line: {"requests":..,"seconds":..,"rps":..,"p50_us":..,"p99_us":..}
+ * client prints one JSON line: {"requests":..,"seconds":..,"rps":..,"p50_us":..,"p99_us":..,"max_gap_us":..}
+ * where max_gap_us is the longest time in the measured window with no answer at all
+ * (a stalled server's silence; the whole window when nothing was answered).
+ * client --marks 1: once every connection is up and its first requests are sent, prints
+ * `connected N`; then, for each line read on stdin, one JSON line {"answered":..,"ns":..}:
+ * answers received since the start (warm-up included) and CLOCK_MONOTONIC nanoseconds.
+ * Stdin's end stops the run early. For measuring a window of a run from outside it
+ * (bench/harness.ts's syscall counts).
  * Requests are the bytes of --request, sent again and again; for mcp1 the request's
  * id field (bytes 8..11) is rewritten per request, for ndjson the first `"id":N`
  * digits are not rewritten (responses are matched in order per connection).
@@ -51,7 +58,7 @@ typedef struct {
 } conn_t;
 
 static const char *unix_path, *tcp_host;
-static int tcp_port, conns_n = 1, inflight_k = 1;
+static int tcp_port, conns_n = 1, inflight_k = 1, marks = 0;
 static double seconds = 5, warmup = 1, hold = 10;
 static enum frame_kind frame = FRAME_ECHO;
 static size_t echo_bytes = 100;
@@ -181,20 +188,46 @@ static int run_client(void) {
     for (int k = 0; k < inflight_k; k++) queue_request(&cs[i]);
     flush_out(&cs[i]);
   }
+  /* With --marks, stdin's lines ask for the answers so far. */
+  const uint32_t STDIN_TOKEN = UINT32_MAX;
+  if (marks) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = STDIN_TOKEN};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) < 0) die("epoll_ctl stdin");
+    if (printf("connected %d\n", conns_n) < 0 || fflush(stdout) != 0) die("stdout");
+  }
   uint64_t start = now_ns();
   uint64_t measure_from = start + (uint64_t)(warmup * 1e9);
   uint64_t end = measure_from + (uint64_t)(seconds * 1e9);
-  uint64_t done = 0;
+  uint64_t done = 0, answered = 0;
+  uint64_t last_answer = measure_from, max_gap = 0;
+  int stdin_open = marks;
   struct epoll_event evs[1024];
   for (;;) {
     uint64_t t = now_ns();
-    if (t >= end) break;
+    if (t >= end || (marks && !stdin_open)) break;
     int n = epoll_wait(ep, evs, 1024, 100);
     if (n < 0) {
       if (errno == EINTR) continue;
       die("epoll_wait");
     }
     for (int e = 0; e < n; e++) {
+      if (evs[e].data.u32 == STDIN_TOKEN) {
+        char line[256];
+        ssize_t r = read(0, line, sizeof(line));
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (r <= 0) {
+          stdin_open = 0;
+          if (epoll_ctl(ep, EPOLL_CTL_DEL, 0, NULL) < 0) die("epoll_ctl stdin");
+          continue;
+        }
+        uint64_t tmark = now_ns();
+        for (ssize_t i = 0; i < r; i++) {
+          if (line[i] != '\n') continue;
+          if (printf("{\"answered\":%llu,\"ns\":%llu}\n", (unsigned long long)answered, (unsigned long long)tmark) < 0) die("stdout");
+        }
+        if (fflush(stdout) != 0) die("stdout");
+        continue;
+      }
       conn_t *c = &cs[evs[e].data.u32];
       if (evs[e].events & EPOLLOUT) flush_out(c);
       if (!(evs[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
@@ -221,7 +254,11 @@ static int run_client(void) {
           uint64_t sent = c->sent_at[c->head];
           c->head = (c->head + 1) % inflight_k;
           c->count--;
+          answered++;
           if (tnow >= measure_from) {
+            uint64_t since = tnow - (last_answer > measure_from ? last_answer : measure_from);
+            if (since > max_gap) max_gap = since;
+            last_answer = tnow;
             done++;
             if (lat_n < lat_cap) lat[lat_n++] = (uint32_t)((tnow - sent) / 1000);
           }
@@ -235,11 +272,13 @@ static int run_client(void) {
       if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl");
     }
   }
-  double secs = (double)(now_ns() - measure_from) / 1e9;
+  uint64_t stop = now_ns();
+  double secs = (double)(stop - measure_from) / 1e9;
+  if (stop > last_answer && stop - last_answer > max_gap) max_gap = stop - last_answer;
   qsort(lat, lat_n, sizeof(uint32_t), cmp_u32);
   uint32_t p50 = lat_n ? lat[lat_n / 2] : 0, p99 = lat_n ? lat[(size_t)((double)lat_n * 0.99)] : 0;
-  printf("{\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%u,\"p99_us\":%u}\n",
-         (unsigned long long)done, secs, (double)done / secs, p50, p99);
+  printf("{\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%u,\"p99_us\":%u,\"max_gap_us\":%llu}\n",
+         (unsigned long long)done, secs, (double)done / secs, p50, p99, (unsigned long long)(max_gap / 1000));
   return 0;
 }
 
@@ -518,6 +557,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--seconds")) seconds = atof(v);
     else if (!strcmp(k, "--warmup")) warmup = atof(v);
     else if (!strcmp(k, "--hold")) hold = atof(v);
+    else if (!strcmp(k, "--marks")) marks = atoi(v);
     else if (!strcmp(k, "--lines")) sink_lines = atol(v);
     else if (!strcmp(k, "--request")) request = read_file(v, &request_len);
     else if (!strcmp(k, "--frame")) {

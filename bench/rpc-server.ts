@@ -3,7 +3,8 @@
  * socket:
  *   node --expose-gc dist/bench/rpc-server.js ringwire-native|ringwire-net|plain|jayson|floor PATH
  * Speaks bench/echo-server.ts's stdin protocol: `mem` prints memory after GC and the
- * open connections as JSON.
+ * open connections as JSON; the first line, `ready`, names the native transport's io
+ * backend (`ready backend=io_uring`), which RINGWIRE_IO_BACKEND in the environment picks.
  * `plain` is what a competent user writes with node:net alone: split on newline and
  * JSON.parse (or Buffer.concat and msgpackr for MCP1), one write per chunk.
  * `floor` is no server anyone should run: ringwire's native transport and codecs
@@ -97,6 +98,9 @@ function plainMcp1(socket: Socket, first: Buffer): void {
 
 /** The server's open connections, for `mem`. */
 let open: () => Promise<number>;
+/** The native transport's io backend (`epoll`, `io_uring`, `kqueue`), undefined on node:net; and why 'auto' did not take io_uring. */
+let backend: unknown;
+let fallback: unknown;
 /** node:net counts its connections itself, so plain's own code need not. */
 const netConnections = (server: NetServer) => (): Promise<number> =>
   new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
@@ -108,9 +112,11 @@ if (kind === 'ringwire-native' || kind === 'ringwire-net') {
     transport: kind === 'ringwire-native' ? 'native' : 'net',
   });
   open = async () => server.transport.connections.size;
+  ({ backend, ioBackendFallback: fallback } = server.transport as { readonly backend?: unknown; readonly ioBackendFallback?: unknown });
 } else if (kind === 'floor') {
   const transport = await listenNative({ listen: [{ unix: path }] });
   open = async () => transport.connections.size;
+  ({ backend, ioBackendFallback: fallback } = transport as { readonly backend?: unknown; readonly ioBackendFallback?: unknown });
   const leftover = new Map<Connection, Uint8Array>();
   transport.slices$.subscribe((slice) => {
     if (slice.type === 'end') {
@@ -155,7 +161,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     process.stdout.write(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, open: count }) + '\n');
   });
 });
-process.stdout.write('ready\n');
+process.stdout.write(
+  `ready${typeof backend === 'string' ? ` backend=${backend}` : ''}${typeof fallback === 'string' ? ` (io_uring unavailable: ${fallback})` : ''}\n`,
+);
 
 const FLOOR_JSON = process.env.FLOOR_JSON ?? '';
 function floorJson(conn: Connection, bytes: Uint8Array): number {

@@ -1,24 +1,35 @@
 /**
  * npm run bench:rpc — `echo` over a Unix socket, JSON-RPC (NDJSON) and MCP1, every
- * contender in the same run: ringwire (native), ringwire (net), a plain node:net
+ * contender in the same run: ringwire on the native transport with each of its Linux
+ * io backends (`ringwire-epoll`, `ringwire-io_uring`: RINGWIRE_IO_BACKEND in the
+ * server's environment, and the bench stops before measuring anything unless each
+ * server names the backend asked for), ringwire (net), a plain node:net
  * server written the way a competent user would, and jayson's TCP server (JSON-RPC
- * only), and `floor`: the native transport and ringwire's codecs with no pipeline at
+ * only), and `floor`: the native transport (on its default backend, or on
+ * RINGWIRE_IO_BACKEND's when the bench runs with it set; named in the output) and
+ * ringwire's codecs with no pipeline at
  * all, the least any server on them can spend (bench/rpc-server.ts). Two requests per
  * protocol: a 16-byte string (`jsonrpc`, `mcp1`) and a tool call's object
  * (`jsonrpc-object`, `mcp1-object`), each echoed back. Shapes: 256 connections x 1 in
  * flight, 16 x 16 pipelined. The load generator is bench/loadgen.c (one C thread,
  * epoll); its ceiling is measured against its own trivial echo server in the same run.
  * Every contender's answer to each request is checked once before it is measured.
+ * Then (`syscalls`, untimed) system calls a `jsonrpc` request of ringwire on each
+ * backend and on net, at each shape: `strace -c -f` attached to the server for
+ * BENCH_SYSCALL_SECONDS while loadgen runs, and all calls counted by perf (when it
+ * works here) in a window of its own without strace (bench/harness.ts, countSyscalls).
  * Then (`idle`) server memory per idle connection: BENCH_IDLE connections, each
  * having had one JSON-RPC echo answered.
  *
  * Env: BENCH_SECONDS (5) per case, BENCH_ROUNDS (1) alternating rounds, BENCH_IDLE
- * (8000; 0 skips the memory case), BENCH_ONLY (comma-separated contenders, shapes or
- * cases to keep; default all).
+ * (8000; 0 skips the memory case), BENCH_SYSCALL_SECONDS (3; 0 skips the syscall
+ * case), BENCH_ONLY (comma-separated contenders, shapes or cases to keep, of the
+ * names in `groups` below; `ringwire-native` names both native backends; default
+ * all). A build without io_uring fails at once: leave ringwire-io_uring out with
+ * BENCH_ONLY naming the other contenders.
  */
 import { deepStrictEqual } from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,27 +37,50 @@ import { Packr } from 'msgpackr';
 import {
   buildLoadgen,
   Child,
+  CPU_HEADER,
+  type CpuTime,
+  countSyscalls,
+  cpuColumns,
+  cpuPerRequest,
+  cpuSeconds,
   envNumber,
   IDLE_MEMORY_HEADER,
+  type IoBackend,
   idleMemory,
   idleMemoryRow,
   type LoadResult,
   loadArgs,
   median,
+  perfUnavailable,
+  readyBackend,
   root,
   runLoad,
+  STALL_US,
+  StraceUnavailable,
+  type SyscallCount,
+  stallNote,
+  startServerChild,
+  straceUnavailable,
+  syscallIntro,
+  syscallTable,
 } from './harness.js';
 
 const seconds = envNumber('BENCH_SECONDS', 5);
 const rounds = envNumber('BENCH_ROUNDS', 1);
 const idleConns = envNumber('BENCH_IDLE', 8000);
+const syscallSeconds = envNumber('BENCH_SYSCALL_SECONDS', 3);
 /** BENCH_ONLY=a,b keeps the contenders, shapes and cases named (for quick runs while tuning). */
-const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .filter(Boolean)
+  .flatMap((n) => (n === 'ringwire-native' ? ['ringwire-epoll', 'ringwire-io_uring'] : [n]));
 const groups = [
   ['256x1', '16x16'],
-  ['jsonrpc', 'jsonrpc-object', 'mcp1', 'mcp1-object', 'idle'],
-  ['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor'],
+  ['jsonrpc', 'jsonrpc-object', 'mcp1', 'mcp1-object', 'syscalls', 'idle'],
+  ['ringwire-epoll', 'ringwire-io_uring', 'ringwire-net', 'plain', 'jayson', 'floor'],
 ];
+const unknown = only.filter((n) => !groups.some((g) => g.includes(n)));
+if (unknown.length > 0) throw new Error(`BENCH_ONLY names ${unknown.join(', ')}: none of ${groups.flat().join(', ')}, ringwire-native`);
 /** Kept unless BENCH_ONLY names others of its kind and not it. */
 const keep = (name: string): boolean => {
   const named = (groups.find((g) => g.includes(name)) ?? []).filter((n) => only.includes(n));
@@ -56,36 +90,33 @@ const shapes = [
   { name: '256x1', conns: 256, inflight: 1 },
   { name: '16x16', conns: 16, inflight: 16 },
 ].filter((s) => keep(s.name));
-const servers = (['ringwire-native', 'ringwire-net', 'plain', 'jayson', 'floor'] as const).filter(keep);
+/** Each contender's rpc-server.ts kind, and the io backend asked of the native transport (checked). */
+const contenders: Record<string, { kind: string; backend?: IoBackend }> = {
+  'ringwire-epoll': { kind: 'ringwire-native', backend: 'epoll' },
+  'ringwire-io_uring': { kind: 'ringwire-native', backend: 'io_uring' },
+  'ringwire-net': { kind: 'ringwire-net' },
+  plain: { kind: 'plain' },
+  jayson: { kind: 'jayson' },
+  floor: { kind: 'floor' },
+};
+const servers = Object.keys(contenders).filter(keep);
 /** The memory case measures the servers people would choose between, not jayson or the floor. */
-const idleServers = (['ringwire-native', 'ringwire-net', 'plain'] as const).filter(keep);
-
-/** Clock ticks per second of /proc/PID/stat's CPU times. */
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-/**
- * A process's CPU time so far, user and kernel, in seconds (Linux /proc; undefined
- * elsewhere). Where a server spends its time per request says how far user-space
- * work can move its throughput: the kernel's share is the same for every contender.
- */
-function cpuSeconds(pid: number | undefined): { user: number; kernel: number } | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "pid (comm) ", field 3 (state) comes first: utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(fields[11]) / TICKS, kernel: Number(fields[12]) / TICKS };
-  } catch {
-    return undefined;
-  }
-}
+const idleServers = ['ringwire-epoll', 'ringwire-io_uring', 'ringwire-net', 'plain'].filter(keep);
+/** Whose system calls are counted: ringwire on each native backend, and on node:net for comparison. */
+const syscallServers = ['ringwire-epoll', 'ringwire-io_uring', 'ringwire-net'].filter(keep);
 
 const loadgen = buildLoadgen();
 const dir = mkdtempSync(join(tmpdir(), 'rw-rpc-bench-'));
 const serverScript = join(root, 'dist', 'bench', 'rpc-server.js');
 // --expose-gc for `mem`; it costs nothing until gc() is called.
-const startServer = (kind: string, path: string): Promise<Child> =>
-  Child.start(process.execPath, ['--expose-gc', serverScript, kind, path]);
+const startServer = (name: string, path: string): Promise<Child> =>
+  startServerChild(
+    name,
+    process.execPath,
+    ['--expose-gc', serverScript, contenders[name]!.kind, path],
+    contenders[name]!.backend,
+    `To measure the others without it: BENCH_ONLY=${servers.filter((n) => n !== name).join(',')} npm run bench:rpc`,
+  );
 
 /** An MCP `tools/call`'s params: the nested, mixed object a real request carries, not one short string. */
 const toolCall = {
@@ -198,23 +229,36 @@ console.log(`  jsonrpc, mcp1: params ["0123456789abcdef"], answered with the str
 console.log(`  jsonrpc-object, mcp1-object: params a tool call's object, answered with the same object (${sizes(cases[1]!, cases[3]!)})\n`);
 
 const children = new Map<string, { child: Child; path: string }>();
+/** Contenders that went silent in a timed run (see STALL_US): the bench ends with an error after printing everything. */
+const stalled: string[] = [];
 try {
+  const traced = keep('syscalls') && syscallSeconds > 0 && shapes.length > 0 && syscallServers.length > 0;
   if (measured.length > 0) {
     const ceilingPath = join(dir, 'ceiling.sock');
     children.set('loadgen ceiling', { child: await Child.start(loadgen, ['echo', '--unix', ceilingPath]), path: ceilingPath });
-    for (const kind of servers) {
-      const path = join(dir, `${kind}.sock`);
-      children.set(kind, { child: await startServer(kind, path), path });
+  }
+  if (measured.length > 0 || traced) {
+    // Every server up, and on its backend, before anything is measured.
+    for (const name of measured.length > 0 ? servers : syscallServers) {
+      const path = join(dir, `${name}.sock`);
+      children.set(name, { child: await startServer(name, path), path });
     }
+    const backends = [...children].flatMap(([name, { child }]) => {
+      const backend = readyBackend(child);
+      // The ready line's text after `backend=`: a fallback's reason comes with it.
+      const said = child.ready.slice(child.ready.indexOf('backend=') + 'backend='.length);
+      return backend === undefined ? [] : [`${name} on ${said}${contenders[name]?.backend === undefined ? ' (the default)' : ''}`];
+    });
+    if (backends.length > 0) console.log(`io backends confirmed by the servers: ${backends.join(', ')}\n`);
   }
   const speaks = (name: string, c: Case): boolean => !(name === 'jayson' && c.frame === 'mcp1');
   // Every answer checked before anything is measured: a wrong one stops the bench here.
-  for (const c of measured) {
+  for (const c of traced && !measured.includes(jsonrpc) ? [...measured, jsonrpc] : measured) {
     for (const [name, { path }] of children) if (speaks(name, c)) await checkAnswer(name, path, c);
   }
   for (const c of measured) {
     for (const shape of shapes) {
-      const samples = new Map<string, Array<LoadResult & { cpu: { user: number; kernel: number } | undefined }>>();
+      const samples = new Map<string, Array<LoadResult & { cpu: CpuTime | undefined }>>();
       for (let round = 0; round < rounds; round++) {
         for (const [name, { child, path }] of children) {
           if (!speaks(name, c)) continue;
@@ -223,12 +267,7 @@ try {
           const r = runLoad(loadArgs({ path, conns: shape.conns, inflight: shape.inflight, seconds, request: c.file, frame: c.frame }));
           const after = cpuSeconds(child.process.pid);
           // The server's CPU over warm-up and measurement, per request at the measured rate.
-          const served = r.rps * (seconds + 1);
-          const cpu =
-            before && after
-              ? { user: ((after.user - before.user) / served) * 1e6, kernel: ((after.kernel - before.kernel) / served) * 1e6 }
-              : undefined;
-          samples.set(name, [...(samples.get(name) ?? []), { ...r, cpu }]);
+          samples.set(name, [...(samples.get(name) ?? []), { ...r, cpu: cpuPerRequest(before, after, r, seconds) }]);
         }
       }
       // Ratios are to plain; a BENCH_ONLY run without plain takes them to the ceiling, and says so.
@@ -237,49 +276,82 @@ try {
       const plainP99 = median(samples.get(base)!.map((r) => r.p99_us));
       console.log(`${c.name}, ${shape.name} (${shape.conns} connections x ${shape.inflight} in flight)`);
       const vs = base === 'plain' ? 'plain' : 'ceil.';
-      console.log(`  contender            req/s    p50 us   p99 us   req/s vs ${vs}   p99 vs ${vs}   server CPU us/req: user  kernel`);
+      console.log(`  contender            req/s    p50 us   p99 us   req/s vs ${vs}   p99 vs ${vs}${CPU_HEADER}`);
       for (const [name, rs] of samples) {
         const rps = median(rs.map((r) => r.rps));
         const p99 = median(rs.map((r) => r.p99_us));
-        const cpus = rs.flatMap((r) => (r.cpu ? [r.cpu] : []));
-        const cpu =
-          cpus.length === rs.length
-            ? `${median(cpus.map((c) => c.user))
-                .toFixed(2)
-                .padStart(22)} ${median(cpus.map((c) => c.kernel))
-                .toFixed(2)
-                .padStart(7)}`
-            : '';
+        const ratio = (x: number): string => `${x.toFixed(2)}x`.padStart(`req/s vs ${vs}`.length);
+        const stall = stallNote(rs);
+        if (stall !== '') stalled.push(`${name} at ${c.name} ${shape.name}`);
+        const p50 = median(rs.map((r) => r.p50_us));
         console.log(
-          `  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${median(rs.map((r) => r.p50_us))
-            .toFixed(0)
-            .padStart(
-              8,
-            )} ${p99.toFixed(0).padStart(8)}   ${(rps / plain).toFixed(2).padStart(10)}x   ${(p99 / plainP99).toFixed(2).padStart(10)}x${cpu}`,
+          `  ${name.padEnd(17)} ${rps.toFixed(0).padStart(9)} ${p50.toFixed(0).padStart(8)} ${p99.toFixed(0).padStart(8)}   ${ratio(rps / plain)}   ${ratio(p99 / plainP99)}${cpuColumns(rs.map((r) => r.cpu))}${stall}`,
         );
       }
       console.log('');
     }
   }
-  // The memory case wants the machine to itself.
+  if (traced) {
+    const why = straceUnavailable();
+    if (why !== undefined) console.log(`system calls a request: skipped, ${why}\n`);
+    else {
+      const noPerf = perfUnavailable();
+      for (const line of syscallIntro('a jsonrpc request', syscallSeconds, noPerf)) console.log(line);
+      const rows: Array<{ name: string; shape: string; count: SyscallCount }> = [];
+      let skipped: string | undefined;
+      tracing: for (const shape of shapes) {
+        for (const name of syscallServers) {
+          const { child, path } = children.get(name)!;
+          let count: SyscallCount;
+          try {
+            count = await countSyscalls(child, {
+              path,
+              conns: shape.conns,
+              inflight: shape.inflight,
+              request: jsonrpc.file,
+              frame: jsonrpc.frame,
+              seconds: syscallSeconds,
+              file: join(dir, `${name}-${shape.name}.strace`),
+              perf: noPerf === undefined,
+            });
+          } catch (error) {
+            if (!(error instanceof StraceUnavailable)) throw error;
+            skipped = error.message;
+            break tracing;
+          }
+          rows.push({ name, shape: shape.name, count });
+        }
+      }
+      if (skipped !== undefined) console.log(`  skipped: ${skipped}`);
+      else for (const line of syscallTable(rows)) console.log(line);
+      console.log('');
+    }
+  }
+  // The memory case wants the machine to itself; strace has detached from every server (countSyscalls waits for it).
   for (const [, { child }] of children) await child.stop();
   children.clear();
 
   if (idleConns > 0 && keep('idle') && idleServers.length > 0) {
     console.log(`server memory per idle connection, ${idleConns} connections, each after one JSON-RPC echo answered (after GC)`);
     console.log(IDLE_MEMORY_HEADER);
-    for (const kind of idleServers) {
-      const path = join(dir, `idle-${kind}.sock`);
-      const server = await startServer(kind, path);
-      children.set(`idle ${kind}`, { child: server, path });
-      await checkAnswer(kind, path, jsonrpc);
+    for (const name of idleServers) {
+      const path = join(dir, `idle-${name}.sock`);
+      const server = await startServer(name, path);
+      children.set(`idle ${name}`, { child: server, path });
+      await checkAnswer(name, path, jsonrpc);
       const memory = await idleMemory(server, { path, conns: idleConns, hold: 120, request: { file: jsonrpc.file, frame: 'ndjson' } });
-      console.log(idleMemoryRow(kind, memory));
+      console.log(idleMemoryRow(name, memory));
       await server.stop();
-      children.delete(`idle ${kind}`);
+      children.delete(`idle ${name}`);
     }
   }
 } finally {
   for (const [, { child }] of children) await child.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+if (stalled.length > 0) {
+  console.log(
+    `\nSTALLED (no answer for over ${STALL_US / 1e6} s with requests in flight): ${stalled.join(', ')}; their figures are not the server's speed.`,
+  );
+  process.exitCode = 1;
 }
