@@ -215,7 +215,9 @@ class UringLoop final : public Loop {
       bool delivered = rec_count_ > 0;
       deliver();
       // Taken for bytes no record shows (held, or of a closed connection): back now.
-      if (bufs_taken_ > 0 && rec_count_ == 0) give_back();
+      // And a receive that found no buffer after the last delivery gave them back is
+      // armed again here, or it would wait for some other connection's bytes.
+      if ((bufs_taken_ > 0 || !starved_.empty()) && rec_count_ == 0) give_back();
       // Another round only if JS ran (it may have written) or work is queued.
       if (!delivered && dirty_.empty() && ring_.pending() == 0 && !ring_.overflowed() && !held_ready_) return;
       if (rc < 0 && n == 0 && !delivered) break;  // the kernel refuses: try next wakeup

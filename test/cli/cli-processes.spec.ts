@@ -56,9 +56,16 @@ describe.each(transports())('ringwire serve --processes (%s)', (transport) => {
     expect(pids).toHaveLength(2);
     // The primary binds the Unix socket: --socket-mode is its to apply.
     expect(statSync(socket).mode & 0o777).toBe(0o660);
-    const overTcp = await connectMany(tcp, 40);
-    const tcpPids = await Promise.all(overTcp.map((c) => c.call('pid') as Promise<number>));
-    expect(new Set(tcpPids)).toEqual(new Set(pids));
+    // Rounds of 40 until both answered: node:net on Node 20 shares one socket, where
+    // every process is woken and a busy machine can hand one of them a whole round.
+    const overTcp: Awaited<ReturnType<typeof connectMany>> = [];
+    const tcpPids = new Set<number>();
+    for (let round = 0; round < 10 && tcpPids.size < 2; round++) {
+      const more = await connectMany(tcp, 40);
+      for (const pid of await Promise.all(more.map((c) => c.call('pid') as Promise<number>))) tcpPids.add(pid);
+      overTcp.push(...more);
+    }
+    expect(tcpPids).toEqual(new Set(pids));
     const overUnix = await connectMany(socket, 20);
     for (const answer of await Promise.all(overUnix.map((c) => c.call('pid') as Promise<number>))) expect(pids).toContain(answer);
     await closeAll([...overTcp, ...overUnix]);
