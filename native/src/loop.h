@@ -161,6 +161,22 @@ class Loop {
   void accept_waited();
   void close_conn(uint32_t slot, int err, bool record);
   void mark_dirty(uint32_t slot);
+  // f(slot) for each open connection marked dirty, unmarked first. Taken as a list:
+  // f can deliver records to JS, which can mark more (they wait for the next call).
+  template <typename F>
+  void each_dirty(F&& f) {
+    if (dirty_.empty()) return;
+    std::vector<uint32_t> list;
+    list.swap(dirty_);
+    for (uint32_t slot : list) {
+      conns_[slot].dirty = false;
+      if (conns_[slot].open) f(slot);
+    }
+    if (dirty_.empty()) {
+      list.clear();
+      dirty_.swap(list);  // keeps the capacity for the next turn
+    }
+  }
   // Queues bytes the socket did not take; false (connection closed) without memory.
   bool queue(uint32_t slot, const struct iovec* iov, int n, size_t skip);
   // After bytes left a connection: the drain record, and end()'s shutdown once

@@ -173,19 +173,9 @@ class ReadyLoop final : public Loop {
   }
 
   void flush_dirty() {
-    if (dirty_.empty()) return;
-    // Flushing can deliver records to JS, which can queue more writes: take the list first.
-    std::vector<uint32_t> list;
-    list.swap(dirty_);
-    for (uint32_t slot : list) {
-      Conn& c = conns_[slot];
-      c.dirty = false;
-      if (c.open && !c.blocked) flush_conn(slot);
-    }
-    if (dirty_.empty()) {
-      list.clear();
-      dirty_.swap(list);  // keeps the capacity for the next turn
-    }
+    each_dirty([this](uint32_t slot) {
+      if (!conns_[slot].blocked) flush_conn(slot);
+    });
   }
 
   int bfd_ = -1;

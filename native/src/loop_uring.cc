@@ -476,32 +476,25 @@ class UringLoop final : public Loop {
 
   // ---- sending
   void start_sends() {
-    if (dirty_.empty()) return;
-    std::vector<uint32_t> list;
-    list.swap(dirty_);
-    for (uint32_t slot : list) {
-      Conn& c = conns_[slot];
-      c.dirty = false;
-      if (!c.open) continue;
-      if (!(c.ops & kOpSend) && !c.wq.empty()) {
-        SendOp* op = new_op();
-        if (op == nullptr) {
-          close_conn(slot, ENOMEM, true);
-          continue;
-        }
-        op->slot = slot;
-        op->gen = c.gen;
-        op->data = std::move(c.wq);
-        c.sending = op->data.size();
-        c.ops |= kOpSend;
-        if (!submit_send(op, c.fd)) continue;
+    each_dirty([this](uint32_t slot) { start_send(slot); });
+  }
+
+  void start_send(uint32_t slot) {
+    Conn& c = conns_[slot];
+    if (!(c.ops & kOpSend) && !c.wq.empty()) {
+      SendOp* op = new_op();
+      if (op == nullptr) {
+        close_conn(slot, ENOMEM, true);
+        return;
       }
-      after_sent(slot);  // end() with nothing left to send
+      op->slot = slot;
+      op->gen = c.gen;
+      op->data = std::move(c.wq);
+      c.sending = op->data.size();
+      c.ops |= kOpSend;
+      if (!submit_send(op, c.fd)) return;
     }
-    if (dirty_.empty()) {
-      list.clear();
-      dirty_.swap(list);  // keeps the capacity for the next turn
-    }
+    after_sent(slot);  // end() with nothing left to send
   }
 
   bool submit_send(SendOp* op, int fd) {
