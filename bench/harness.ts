@@ -670,3 +670,50 @@ export function syscallTable(rows: Array<{ name: string; shape: string; count: S
   }
   return lines;
 }
+
+/**
+ * The untimed system-call phase both socket benches end with: `what` names the unit
+ * ("a request"), each server is counted at each shape (countSyscalls), and the table
+ * is printed, or why not. strace has detached from every server when it returns.
+ */
+export async function syscallPhase(o: {
+  what: string;
+  seconds: number;
+  dir: string;
+  shapes: ReadonlyArray<{ name: string; conns: number; inflight: number }>;
+  servers: ReadonlyArray<{ name: string; child: Child; path: string }>;
+  frame: LoadFrame;
+  request?: string;
+}): Promise<void> {
+  const why = straceUnavailable();
+  if (why !== undefined) {
+    console.log(`system calls a request: skipped, ${why}\n`);
+    return;
+  }
+  const noPerf = perfUnavailable();
+  for (const line of syscallIntro(o.what, o.seconds, noPerf)) console.log(line);
+  const rows: Array<{ name: string; shape: string; count: SyscallCount }> = [];
+  try {
+    for (const shape of o.shapes) {
+      for (const { name, child, path } of o.servers) {
+        const count = await countSyscalls(child, {
+          path,
+          conns: shape.conns,
+          inflight: shape.inflight,
+          ...(o.request !== undefined && { request: o.request }),
+          frame: o.frame,
+          seconds: o.seconds,
+          file: join(o.dir, `${name}-${shape.name}.strace`),
+          perf: noPerf === undefined,
+        });
+        rows.push({ name, shape: shape.name, count });
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof StraceUnavailable)) throw error;
+    console.log(`  skipped: ${error.message}\n`);
+    return;
+  }
+  for (const line of syscallTable(rows)) console.log(line);
+  console.log('');
+}

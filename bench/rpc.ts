@@ -51,18 +51,13 @@ import {
   type LoadResult,
   loadArgs,
   median,
-  perfUnavailable,
   readyBackend,
   root,
   runLoad,
   STALL_US,
-  StraceUnavailable,
-  type SyscallCount,
   stallNote,
   startServerChild,
-  straceUnavailable,
-  syscallIntro,
-  syscallTable,
+  syscallPhase,
 } from './harness.js';
 
 const seconds = envNumber('BENCH_SECONDS', 5);
@@ -292,40 +287,15 @@ try {
     }
   }
   if (traced) {
-    const why = straceUnavailable();
-    if (why !== undefined) console.log(`system calls a request: skipped, ${why}\n`);
-    else {
-      const noPerf = perfUnavailable();
-      for (const line of syscallIntro('a jsonrpc request', syscallSeconds, noPerf)) console.log(line);
-      const rows: Array<{ name: string; shape: string; count: SyscallCount }> = [];
-      let skipped: string | undefined;
-      tracing: for (const shape of shapes) {
-        for (const name of syscallServers) {
-          const { child, path } = children.get(name)!;
-          let count: SyscallCount;
-          try {
-            count = await countSyscalls(child, {
-              path,
-              conns: shape.conns,
-              inflight: shape.inflight,
-              request: jsonrpc.file,
-              frame: jsonrpc.frame,
-              seconds: syscallSeconds,
-              file: join(dir, `${name}-${shape.name}.strace`),
-              perf: noPerf === undefined,
-            });
-          } catch (error) {
-            if (!(error instanceof StraceUnavailable)) throw error;
-            skipped = error.message;
-            break tracing;
-          }
-          rows.push({ name, shape: shape.name, count });
-        }
-      }
-      if (skipped !== undefined) console.log(`  skipped: ${skipped}`);
-      else for (const line of syscallTable(rows)) console.log(line);
-      console.log('');
-    }
+    await syscallPhase({
+      what: 'a jsonrpc request',
+      seconds: syscallSeconds,
+      dir,
+      shapes,
+      servers: syscallServers.map((name) => ({ name, ...children.get(name)! })),
+      request: jsonrpc.file,
+      frame: jsonrpc.frame,
+    });
   }
   // The memory case wants the machine to itself; strace has detached from every server (countSyscalls waits for it).
   for (const [, { child }] of children) await child.stop();

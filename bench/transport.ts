@@ -41,17 +41,12 @@ import {
   type LoadResult,
   loadArgs,
   median,
-  perfUnavailable,
   root,
   runLoad,
   STALL_US,
-  StraceUnavailable,
-  type SyscallCount,
   stallNote,
   startServerChild,
-  straceUnavailable,
-  syscallIntro,
-  syscallTable,
+  syscallPhase,
 } from './harness.js';
 
 const seconds = envNumber('BENCH_SECONDS', 3);
@@ -169,39 +164,14 @@ try {
   }
 
   if (traced) {
-    const why = straceUnavailable();
-    if (why !== undefined) console.log(`system calls a request: skipped, ${why}\n`);
-    else {
-      const noPerf = perfUnavailable();
-      for (const line of syscallIntro('a request', syscallSeconds, noPerf)) console.log(line);
-      const rows: Array<{ name: string; shape: string; count: SyscallCount }> = [];
-      let skipped: string | undefined;
-      tracing: for (const shape of shapes) {
-        for (const c of syscallContenders) {
-          const { child, path } = servers.get(c.name)!;
-          let count: SyscallCount;
-          try {
-            count = await countSyscalls(child, {
-              path,
-              conns: shape.conns,
-              inflight: shape.inflight,
-              frame: 'echo:100',
-              seconds: syscallSeconds,
-              file: join(dir, `${c.name}-${shape.name}.strace`),
-              perf: noPerf === undefined,
-            });
-          } catch (error) {
-            if (!(error instanceof StraceUnavailable)) throw error;
-            skipped = error.message;
-            break tracing;
-          }
-          rows.push({ name: c.name, shape: shape.name, count });
-        }
-      }
-      if (skipped !== undefined) console.log(`  skipped: ${skipped}`);
-      else for (const line of syscallTable(rows)) console.log(line);
-      console.log('');
-    }
+    await syscallPhase({
+      what: 'a request',
+      seconds: syscallSeconds,
+      dir,
+      shapes,
+      servers: syscallContenders.map((c) => ({ name: c.name, ...servers.get(c.name)! })),
+      frame: 'echo:100',
+    });
   }
   // strace has detached from every server (countSyscalls waits for it) before they stop.
   for (const [, { child }] of servers) await child.stop();
